@@ -1,0 +1,85 @@
+"""Generator speed on this machine: forward pass and one gradient step.
+
+    python bench/model_speed.py [--batch 16] [--size 128] [--repeats 5]
+
+Prints compile time and images/s of (a) the inference forward pass and (b) one
+generator training step (forward in train mode, L_MSE, gradient, Adam update),
+both jitted, on the paper's setting (128x128, batch 16) by default. The
+baseline for the speed work; run it twice and compare ratios on a shared box.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import optax
+
+import pconvgan
+from pconvgan import losses
+
+
+def timed(fn, *args, repeats: int):
+  """(compile seconds, list of run seconds) of a jitted ``fn``."""
+  t = time.perf_counter()
+  jax.block_until_ready(fn(*args))
+  compile_s = time.perf_counter() - t
+  runs = []
+  for _ in range(repeats):
+    t = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    runs.append(time.perf_counter() - t)
+  return compile_s, runs
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__)
+  parser.add_argument("--batch", type=int, default=16)
+  parser.add_argument("--size", type=int, default=128)
+  parser.add_argument("--width", type=float, default=1.0)
+  parser.add_argument("--repeats", type=int, default=5)
+  args = parser.parse_args()
+
+  key = jax.random.key(0)
+  variables = pconvgan.init(key, {"width": args.width})
+  shape = (args.batch, args.size, args.size)
+  images = jax.random.uniform(key, shape + (3,))
+  s = args.size
+  masks = jnp.ones(shape + (1,)).at[:, s // 4:3 * s // 4, s // 16:s // 4].set(0)
+  masks = masks.at[:, 5 * s // 16:11 * s // 16, s // 2:7 * s // 8].set(0)
+  tx = optax.adam(1e-3)
+  opt_state = tx.init(variables["params"])
+
+  forward = jax.jit(lambda v, x, m: pconvgan.apply(v, x, m))
+
+  @jax.jit
+  def train_step(params, stats, opt_state, x, m):
+    def loss_fn(p):
+      out, new_stats = pconvgan.apply({"params": p, "batch_stats": stats}, x, m,
+                                      train=True)
+      return losses.mse_loss(out, x, m), new_stats
+    (loss, new_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), new_stats, opt_state, loss
+
+  print(f"jax {jax.__version__} on {jax.devices()[0].platform} "
+        f"({jax.device_count()} device(s)), {platform.processor() or platform.machine()}")
+  print(f"generator width {args.width}, {pconvgan.count_params(variables['params']):,} "
+        f"parameters, batch {args.batch}, {s}x{s}, median of {args.repeats}")
+  print(f"{'what':<28}{'compile s':>10}{'step ms':>10}{'images/s':>10}")
+  for name, fn, fargs in (
+      ("forward (inference)", forward, (variables, images, masks)),
+      ("generator gradient step", train_step,
+       (variables["params"], variables["batch_stats"], opt_state, images, masks)),
+  ):
+    compile_s, runs = timed(fn, *fargs, repeats=args.repeats)
+    step = statistics.median(runs)
+    print(f"{name:<28}{compile_s:>10.1f}{step * 1e3:>10.0f}{args.batch / step:>10.2f}")
+
+
+if __name__ == "__main__":
+  main()

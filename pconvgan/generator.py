@@ -1,0 +1,208 @@
+"""The generator of the paper's Table 1: a U-Net of partial convolutions.
+
+Encoder (ReLU):  PConv K5 S2 -> 64, K5 S2 -> 128, K3 S2 -> 256 (three times).
+Decoder (leaky ReLU 0.2): five times nearest 2x upsampling of features and
+mask, concatenation with the matching encoder output (for the last decoder
+layer, the input image and its mask) and PConv K3 S1 -> 256, 256, 128, 64, 3.
+Output: PConv K1 S1 -> 3 with a sigmoid.
+
+Batch norm follows every layer except the first encoder layer (as in pix2pix
+and Liu et al., so that the statistics are not those of the raw masked image)
+and the 1x1 output layer (whose sigmoid maps straight to pixel values). Those
+two layers keep a bias; layers followed by batch norm have none, since batch
+norm's own bias replaces it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, Mapping
+
+import jax
+import jax.numpy as jnp
+
+from pconvgan import checks
+from pconvgan import layers
+
+# (kernel size, filters) of the stride-2 encoder layers.
+ENCODER = ((5, 64), (5, 128), (3, 256), (3, 256), (3, 256))
+# Filters of the stride-1, 3x3 decoder layers.
+DECODER = (256, 256, 128, 64, 3)
+OUT_CHANNELS = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneratorConfig:
+  """Generator hyperparameters.
+
+  width: multiplier on every layer's filters except the 3-channel outputs.
+  partial: False replaces partial by ordinary convolutions (the paper's
+    ablation (d)); the holes are then filled with the known pixels' mean
+    colour, as the paper's "average pixel value".
+  bn_momentum: weight of the old running statistics in each update.
+  bn_eps: added to the variance in batch norm.
+  """
+  width: float = 1.0
+  partial: bool = True
+  bn_momentum: float = 0.9
+  bn_eps: float = 1e-5
+
+  def __post_init__(self):
+    if not self.width > 0:
+      raise ValueError(f"GeneratorConfig.width must be > 0, got {self.width}")
+    if not 0.0 <= self.bn_momentum < 1.0:
+      raise ValueError(
+          f"GeneratorConfig.bn_momentum must be in [0, 1), got {self.bn_momentum}")
+    if not self.bn_eps > 0:
+      raise ValueError(f"GeneratorConfig.bn_eps must be > 0, got {self.bn_eps}")
+
+
+def as_config(cls: type, config: Any):
+  """``config`` as a ``cls`` dataclass: from None, a dataclass or a mapping."""
+  if config is None:
+    return cls()
+  if isinstance(config, cls):
+    return config
+  if hasattr(config, "to_dict"):  # ml_collections.ConfigDict
+    config = config.to_dict()
+  if not isinstance(config, Mapping):
+    raise TypeError(f"expected a {cls.__name__} or a mapping, got {type(config)}")
+  names = {f.name for f in dataclasses.fields(cls)}
+  unknown = sorted(set(config) - names)
+  if unknown:
+    raise ValueError(
+        f"unknown {cls.__name__} fields {unknown}; known: {sorted(names)}")
+  return cls(**config)
+
+
+def _filters(channels: int, width: float) -> int:
+  return max(1, int(round(channels * width)))
+
+
+def layer_names() -> list[str]:
+  return ([f"enc{i + 1}" for i in range(len(ENCODER))]
+          + [f"dec{i + 1}" for i in range(len(DECODER))] + ["out"])
+
+
+def _has_bn(name: str) -> bool:
+  return name not in ("enc1", "out")
+
+
+def init_generator(key: jax.Array, config: Any = None) -> dict:
+  """Fresh generator variables: ``{'params': ..., 'batch_stats': ...}``."""
+  return _init_generator(key, as_config(GeneratorConfig, config))
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _init_generator(key: jax.Array, cfg: GeneratorConfig) -> dict:
+  enc = [_filters(c, cfg.width) for _, c in ENCODER]
+  dec = [_filters(c, cfg.width) for c in DECODER[:-1]] + [DECODER[-1]]
+  skips = enc[-2::-1] + [3]  # channels concatenated at each decoder layer
+  specs = []  # (kernel size, in, out)
+  c_in = 3
+  for (k, _), c in zip(ENCODER, enc):
+    specs.append((k, c_in, c))
+    c_in = c
+  for skip, c in zip(skips, dec):
+    specs.append((3, c_in + skip, c))
+    c_in = c
+  specs.append((1, c_in, OUT_CHANNELS))
+
+  params, stats = {}, {}
+  keys = jax.random.split(key, len(specs))
+  for name, k, (size, c_in, c_out) in zip(layer_names(), keys, specs):
+    params[name] = {"conv": layers.init_conv(k, size, c_in, c_out,
+                                             bias=not _has_bn(name))}
+    if _has_bn(name):
+      params[name]["bn"], stats[name] = layers.init_batch_norm(c_out)
+  return {"params": params, "batch_stats": stats}
+
+
+def _plain_layer(xs, masks, kernel, bias, stride):
+  x = xs[0] if len(xs) == 1 else jnp.concatenate(xs, -1)
+  return layers.conv(x, kernel, bias, stride), masks[0][:, ::stride, ::stride]
+
+
+def _check_variables(variables: Any) -> None:
+  if not isinstance(variables, Mapping) or "params" not in variables:
+    raise ValueError(
+        "variables must be the dict returned by pconvgan.init (keys 'params' "
+        f"and 'batch_stats'), got {type(variables).__name__}"
+        + (f" with keys {sorted(variables)}" if isinstance(variables, Mapping)
+           else ""))
+  missing = [n for n in layer_names() if n not in variables["params"]]
+  if missing:
+    raise ValueError(f"generator variables lack the layers {missing}")
+
+
+def apply_generator(variables: dict, image: jax.Array, mask: jax.Array, *,
+                    train: bool = False, config: Any = None):
+  """Runs the generator.
+
+  image: float (B, H, W, 3) or (H, W, 3) in [0, 1], H and W multiples of 32;
+  the hole pixels' values are ignored. mask: (…, H, W, 1), 1 = known pixel,
+  0 = hole (binarised at 0.5). Returns the output image in [0, 1]; with
+  ``train=True``, ``(output, new_batch_stats)``: batch statistics are used
+  and the running averages updated.
+  """
+  cfg = as_config(GeneratorConfig, config)
+  _check_variables(variables)
+  checks.check_image(image)
+  checks.check_mask(mask, image)
+  return _apply_generator(variables, image, mask, train, cfg)
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4))
+def _apply_generator(variables, image, mask, train: bool, cfg: GeneratorConfig):
+  image, unbatched = checks.as_batch(image)
+  mask, _ = checks.as_batch(mask)
+  image = image.astype(jnp.float32)
+  mask = (mask > 0.5).astype(jnp.float32)
+
+  params, stats = variables["params"], variables.get("batch_stats", {})
+  new_stats = {}
+  if cfg.partial:
+    layer, x = layers.partial_conv_grouped, jnp.where(mask > 0, image, 0.0)
+  else:
+    known = jnp.maximum(jnp.sum(mask, axis=(1, 2), keepdims=True), 1.0)
+    mean = jnp.sum(image * mask, axis=(1, 2), keepdims=True) / known
+    layer, x = _plain_layer, jnp.where(mask > 0, image, mean)
+
+  def block(name, xs, masks, stride, activation):
+    p = params[name]
+    h, m = layer(xs, masks, p["conv"]["kernel"], p["conv"].get("bias"), stride)
+    if "bn" in p:
+      h, new_stats[name] = layers.batch_norm(
+          h, p["bn"], stats[name], train=train, momentum=cfg.bn_momentum,
+          eps=cfg.bn_eps)
+    return activation(h), m
+
+  skips = [(x, mask)]
+  h, m = x, mask
+  for i in range(len(ENCODER)):
+    h, m = block(f"enc{i + 1}", [h], [m], 2, jax.nn.relu)
+    skips.append((h, m))
+  skips.pop()  # the bottleneck is not a skip
+  for i in range(len(DECODER)):
+    skip_h, skip_m = skips.pop()
+    h, m = block(f"dec{i + 1}",
+                 [layers.upsample_nearest(h), skip_h],
+                 [layers.upsample_nearest(m), skip_m], 1, layers.leaky_relu)
+  out, _ = block("out", [h], [m], 1, jax.nn.sigmoid)
+
+  if unbatched:
+    out = out[0]
+  return (out, new_stats) if train else out
+
+
+def inpaint(variables: dict, image: jax.Array, mask: jax.Array, *,
+            config: Any = None) -> jax.Array:
+  """The composite: known pixels of ``image`` exactly, generated ones in holes."""
+  out = apply_generator(variables, image, mask, config=config)
+  return jnp.where(mask > 0.5, image.astype(out.dtype), out)
+
+
+def count_params(tree: Any) -> int:
+  """Number of scalars in a pytree of arrays."""
+  return sum(int(x.size) for x in jax.tree_util.tree_leaves(tree))

@@ -1,0 +1,173 @@
+"""Layers as pure functions: partial and plain convolutions, batch norm, upsampling.
+
+Arrays are NHWC, kernels HWIO. Masks are (B, H, W, 1) with 1 = known pixel and
+0 = hole. Every convolution pads so that the output is ceil(H / stride) by
+ceil(W / stride), centring the window as PyTorch's ``padding=(k - 1) // 2``
+does; for partial convolutions the padding counts as hole.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+_DIMS = ("NHWC", "HWIO", "NHWC")
+
+
+def same_padding(size: int, kernel_size: int, stride: int) -> tuple[int, int]:
+  """(low, high) padding giving ceil(size / stride) outputs, window centred."""
+  out = -(-size // stride)
+  total = max((out - 1) * stride + kernel_size - size, 0)
+  low = min((kernel_size - 1) // 2, total)
+  return low, total - low
+
+
+def _conv(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
+  kh, kw = kernel.shape[:2]
+  padding = (same_padding(x.shape[1], kh, stride),
+             same_padding(x.shape[2], kw, stride))
+  return lax.conv_general_dilated(
+      x, kernel, (stride, stride), padding, dimension_numbers=_DIMS)
+
+
+def conv(x: jax.Array, kernel: jax.Array, bias: jax.Array | None,
+         stride: int = 1) -> jax.Array:
+  """An ordinary zero-padded convolution with the same geometry as partial_conv."""
+  y = _conv(x, kernel, stride)
+  return y if bias is None else y + bias
+
+
+def partial_conv_grouped(
+    xs: Sequence[jax.Array],
+    masks: Sequence[jax.Array],
+    kernel: jax.Array,
+    bias: jax.Array | None,
+    stride: int = 1,
+) -> tuple[jax.Array, jax.Array]:
+  """Partial convolution of concatenated inputs that each carry their own mask.
+
+  ``xs[g]`` is (B, H, W, C_g) and ``masks[g]`` is (B, H, W, 1); the kernel's
+  input channels follow the concatenation order. This is Liu et al.'s
+  multi-channel partial convolution with the per-channel mask
+  M = concat(broadcast(masks[g], C_g)): per window,
+
+      y  = W^T (X * M) * sum(1) / sum(M) + b   where sum(M) > 0, else 0
+      m' = [sum(M) > 0]
+
+  with sum(1) = C * k_h * k_w and sum(M) = sum_g C_g * count_g, count_g being
+  the known pixels of mask g in the window. The counts come from one
+  convolution of the G stacked one-channel masks with a kernel that holds C_g
+  for group g, so no C-channel mask is ever built. With one group this is the
+  single-mask partial convolution: the scale is k_h * k_w / count.
+
+  Returns ``(y, new_mask)`` with ``new_mask`` of shape (B, H', W', 1). No
+  gradient flows into the masks.
+  """
+  if len(xs) != len(masks) or not xs:
+    raise ValueError(
+        f"partial_conv_grouped needs one mask per input group, got "
+        f"{len(xs)} inputs and {len(masks)} masks")
+  channels = [x.shape[-1] for x in xs]
+  if sum(channels) != kernel.shape[2]:
+    raise ValueError(
+        f"kernel expects {kernel.shape[2]} input channels, inputs have "
+        f"{channels} (sum {sum(channels)})")
+  masks = [lax.stop_gradient(m.astype(xs[0].dtype)) for m in masks]
+  masked = [x * m for x, m in zip(xs, masks)]
+  features = masked[0] if len(masked) == 1 else jnp.concatenate(masked, -1)
+  y = _conv(features, kernel, stride)
+
+  kh, kw = kernel.shape[:2]
+  stacked = masks[0] if len(masks) == 1 else jnp.concatenate(masks, -1)
+  weights = jnp.asarray(channels, stacked.dtype)
+  count_kernel = jnp.broadcast_to(weights[None, None, :, None],
+                                  (kh, kw, len(channels), 1))
+  known = _conv(stacked, count_kernel, stride)  # sum(M) per window
+  new_mask = (known > 0).astype(y.dtype)
+  scale = (sum(channels) * kh * kw) / jnp.maximum(known, 1.0) * new_mask
+  y = y * scale
+  if bias is not None:
+    y = (y + bias) * new_mask
+  return y, new_mask
+
+
+def partial_conv(x: jax.Array, mask: jax.Array, kernel: jax.Array,
+                 bias: jax.Array | None, stride: int = 1
+                 ) -> tuple[jax.Array, jax.Array]:
+  """Partial convolution (Liu et al. 2018) with a single-channel mask.
+
+  ``x`` (B, H, W, C), ``mask`` (B, H, W, 1) with 1 = known pixel. Per window:
+  y = conv(x * mask) * k*k / count + b where the window holds a known pixel
+  (count > 0), exactly 0 where it holds none; the new mask is [count > 0].
+  Returns ``(y, new_mask)``. Finite values and gradients for any mask.
+  """
+  return partial_conv_grouped([x], [mask], kernel, bias, stride)
+
+
+def upsample_nearest(x: jax.Array, factor: int = 2) -> jax.Array:
+  """Nearest-neighbour upsampling of an NHWC array by an integer factor."""
+  b, h, w, c = x.shape
+  x = jnp.broadcast_to(x[:, :, None, :, None, :], (b, h, factor, w, factor, c))
+  return x.reshape(b, h * factor, w * factor, c)
+
+
+def batch_norm(x: jax.Array, params: dict, stats: dict, *, train: bool,
+               momentum: float, eps: float) -> tuple[jax.Array, dict]:
+  """Batch norm over (B, H, W). Returns ``(y, new_stats)``.
+
+  Training uses the batch's statistics and moves the running ``mean`` and
+  ``var`` by ``1 - momentum`` towards them (the unbiased batch variance, as
+  PyTorch); inference uses the running statistics and returns them unchanged.
+  Under ``jax.jit`` with a batch sharded over devices the statistics are those
+  of the global batch.
+  """
+  if train:
+    mean = jnp.mean(x, axis=(0, 1, 2))
+    var = jnp.mean(jnp.square(x - mean), axis=(0, 1, 2))
+    n = x.shape[0] * x.shape[1] * x.shape[2]
+    unbiased = var * (n / max(n - 1, 1))
+    stats = {
+        "mean": momentum * stats["mean"] + (1 - momentum) * mean,
+        "var": momentum * stats["var"] + (1 - momentum) * unbiased,
+    }
+  else:
+    mean, var = stats["mean"], stats["var"]
+  y = (x - mean) * lax.rsqrt(var + eps) * params["scale"] + params["bias"]
+  return y, stats
+
+
+def dense(x: jax.Array, params: dict) -> jax.Array:
+  return x @ params["kernel"] + params["bias"]
+
+
+def leaky_relu(x: jax.Array, slope: float = 0.2) -> jax.Array:
+  return jnp.where(x >= 0, x, slope * x)
+
+
+def init_conv(key: jax.Array, kernel_size: int, in_ch: int, out_ch: int,
+              bias: bool = True) -> dict:
+  """He-normal kernel (fan-in), zero bias."""
+  kernel = jax.nn.initializers.he_normal()(
+      key, (kernel_size, kernel_size, in_ch, out_ch), jnp.float32)
+  params = {"kernel": kernel}
+  if bias:
+    params["bias"] = jnp.zeros((out_ch,), jnp.float32)
+  return params
+
+
+def init_dense(key: jax.Array, in_features: int, out_features: int) -> dict:
+  kernel = jax.nn.initializers.he_normal()(
+      key, (in_features, out_features), jnp.float32)
+  return {"kernel": kernel, "bias": jnp.zeros((out_features,), jnp.float32)}
+
+
+def init_batch_norm(channels: int) -> tuple[dict, dict]:
+  """(params, stats) of a fresh batch norm: scale 1, bias 0, mean 0, var 1."""
+  params = {"scale": jnp.ones((channels,), jnp.float32),
+            "bias": jnp.zeros((channels,), jnp.float32)}
+  stats = {"mean": jnp.zeros((channels,), jnp.float32),
+           "var": jnp.ones((channels,), jnp.float32)}
+  return params, stats

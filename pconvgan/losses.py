@@ -1,0 +1,63 @@
+"""The losses of the paper's section 4.4, from logits so that none is inf or NaN.
+
+Notation: ``output`` is the generator's output I_out, ``target`` the ground
+truth image, ``mask`` M with 1 = known pixel. n_I is the number of elements of
+the image batch (B * H * W * 3), as in the paper, for both MSE terms.
+
+  L_MSE+ = ||(I_out - I) * (1 - M)||^2 / n_I          (hole)
+  L_MSE- = ||(I_out - I) * M||^2 / n_I                (known region)
+  L_MSE  = L_MSE+ + valid_weight * L_MSE-             (valid_weight = 1/6)
+  L_D    = mean(-log D(real) - log(1 - D(fake)))
+  L_G    = L_MSE + adv_weight * mean(-log D(fake))    (adv_weight = 1/2000)
+
+with D = sigmoid(logit): -log D = softplus(-logit), -log(1 - D) = softplus(logit).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+VALID_WEIGHT = 1.0 / 6.0
+ADV_WEIGHT = 1.0 / 2000.0
+
+
+def _squared_error(output, target, region):
+  diff = (output - target) * region
+  return jnp.sum(jnp.square(diff)) / output.size
+
+
+def mse_hole(output: jax.Array, target: jax.Array, mask: jax.Array) -> jax.Array:
+  """L_MSE+: squared error in the holes over n_I."""
+  return _squared_error(output, target, 1.0 - mask)
+
+
+def mse_valid(output: jax.Array, target: jax.Array, mask: jax.Array) -> jax.Array:
+  """L_MSE-: squared error in the known region over n_I."""
+  return _squared_error(output, target, mask)
+
+
+def mse_loss(output: jax.Array, target: jax.Array, mask: jax.Array,
+             valid_weight: float = VALID_WEIGHT) -> jax.Array:
+  """L_MSE = L_MSE+ + valid_weight * L_MSE-."""
+  return (mse_hole(output, target, mask)
+          + valid_weight * mse_valid(output, target, mask))
+
+
+def discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+  """L_D = -log D(real) - log(1 - D(fake)), averaged over the batch."""
+  return jnp.mean(jax.nn.softplus(-real_logits)) + jnp.mean(
+      jax.nn.softplus(fake_logits))
+
+
+def adversarial_loss(fake_logits: jax.Array) -> jax.Array:
+  """-log D(fake), averaged over the batch (the generator's adversarial term)."""
+  return jnp.mean(jax.nn.softplus(-fake_logits))
+
+
+def generator_loss(output: jax.Array, target: jax.Array, mask: jax.Array,
+                   fake_logits: jax.Array, adv_weight: float = ADV_WEIGHT,
+                   valid_weight: float = VALID_WEIGHT) -> jax.Array:
+  """L_G = L_MSE + adv_weight * (-log D(fake))."""
+  return (mse_loss(output, target, mask, valid_weight)
+          + adv_weight * adversarial_loss(fake_logits))

@@ -1,0 +1,95 @@
+"""The Table 2 discriminators: shapes, parameter counts, regions, errors."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import pconvgan
+
+
+def conv_params(filters):
+  count, c_in = 0, 3
+  for f in filters:
+    count += 5 * 5 * c_in * f + f
+    c_in = f
+  return count
+
+
+def table2_param_count(h, w, fc=512):
+  """Parameters of Table 2 at h x w, by hand."""
+  def down(n, times):
+    for _ in range(times):
+      n = -(-n // 2)
+    return n
+  glob = conv_params([32, 64, 64, 128, 128]) + down(h, 5) * down(w, 5) * 128 * fc + fc
+  cut = w // 3
+  left = conv_params([32, 64, 64, 128]) + down(h, 4) * down(cut, 4) * 128 * fc + fc
+  right = (conv_params([32, 64, 64, 128])
+           + down(h, 4) * down(w - cut, 4) * 128 * fc + fc)
+  return glob, left, right, 3 * fc + 1
+
+
+def test_parameter_counts_match_table2():
+  params = pconvgan.init_discriminator(jax.random.key(0), (128, 128))
+  glob, left, right, comb = table2_param_count(128, 128)
+  assert pconvgan.count_params(params["global"]) == glob
+  assert pconvgan.count_params(params["local_left"]) == left
+  assert pconvgan.count_params(params["local_right"]) == right
+  assert pconvgan.count_params(params["combiner"]) == comb
+  assert len(params["global"]["convs"]) == 5
+  assert len(params["local_left"]["convs"]) == 4
+
+
+def test_no_local_variant():
+  params = pconvgan.init_discriminator(jax.random.key(0), (64, 64),
+                                       {"local": False, "fc_features": 16})
+  assert set(params) == {"global", "combiner"}
+  assert params["combiner"]["kernel"].shape == (16, 1)
+  logits = pconvgan.apply_discriminator(params, jnp.zeros((3, 64, 64, 3)))
+  assert logits.shape == (3,)
+
+
+def test_logit_shapes_batched_and_unbatched():
+  params = pconvgan.init_discriminator(jax.random.key(0), (64, 96),
+                                       {"width": 0.25, "fc_features": 8})
+  images = jax.random.uniform(jax.random.key(1), (2, 64, 96, 3))
+  logits = pconvgan.apply_discriminator(params, images)
+  assert logits.shape == (2,)
+  one = pconvgan.apply_discriminator(params, images[1])
+  assert one.shape == ()
+  np.testing.assert_allclose(one, logits[1], rtol=1e-5, atol=1e-6)
+  vmapped = jax.jit(jax.vmap(lambda x: pconvgan.apply_discriminator(params, x)))(
+      images)
+  np.testing.assert_allclose(vmapped, logits, rtol=1e-5, atol=1e-6)
+
+
+def test_local_discriminators_see_only_their_region():
+  params = pconvgan.init_discriminator(jax.random.key(0), (64, 96),
+                                       {"width": 0.25, "fc_features": 8})
+  images = jax.random.uniform(jax.random.key(1), (1, 64, 96, 3))
+  cut = 96 // 3
+  for name, block, inside in (("local_left", 1, slice(0, cut)),
+                              ("local_right", 2, slice(cut, 96))):
+    only = jax.tree.map(lambda x: x, params)
+    kernel = np.zeros_like(params["combiner"]["kernel"])
+    kernel[block * 8:(block + 1) * 8] = 1.0  # keep only this region's features
+    only["combiner"] = {"kernel": jnp.asarray(kernel),
+                        "bias": params["combiner"]["bias"]}
+    grad = np.asarray(jax.grad(
+        lambda x: pconvgan.apply_discriminator(only, x).sum())(images))
+    outside = np.ones(96, bool)
+    outside[inside] = False
+    assert np.all(grad[:, :, outside] == 0), name
+    assert np.any(grad[:, :, inside] != 0), name
+
+
+def test_wrong_image_size_is_refused():
+  params = pconvgan.init_discriminator(jax.random.key(0), (64, 64),
+                                       {"width": 0.25, "fc_features": 8})
+  with pytest.raises(ValueError, match="made for another image size"):
+    pconvgan.apply_discriminator(params, jnp.zeros((1, 96, 64, 3)))
+  with pytest.raises(ValueError, match="multiples of 32"):
+    pconvgan.init_discriminator(jax.random.key(0), (100, 64))
+  with pytest.raises(ValueError, match="multiples of 32, got 33x64"):
+    pconvgan.apply_discriminator(params, jnp.zeros((1, 33, 64, 3)))

@@ -1,0 +1,178 @@
+"""The Table 1 generator: shapes, parameter counts, hole invariance, errors."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import pconvgan
+
+TINY = {"width": 0.125}
+
+
+def table1_param_count():
+  """Parameters of Table 1, counted by hand from kernel sizes and filters."""
+  count = 5 * 5 * 3 * 64 + 64  # enc1: kernel + bias, no batch norm
+  count += 5 * 5 * 64 * 128 + 2 * 128  # enc2: kernel + BN scale/bias
+  count += 3 * 3 * 128 * 256 + 2 * 256  # enc3
+  count += 2 * (3 * 3 * 256 * 256 + 2 * 256)  # enc4, enc5
+  count += 3 * 3 * (256 + 256) * 256 + 2 * 256  # dec1: up(enc5) ++ enc4
+  count += 3 * 3 * (256 + 256) * 256 + 2 * 256  # dec2: up(dec1) ++ enc3
+  count += 3 * 3 * (256 + 128) * 128 + 2 * 128  # dec3: up(dec2) ++ enc2
+  count += 3 * 3 * (128 + 64) * 64 + 2 * 64  # dec4: up(dec3) ++ enc1
+  count += 3 * 3 * (64 + 3) * 3 + 2 * 3  # dec5: up(dec4) ++ input image
+  count += 1 * 1 * 3 * 3 + 3  # out: 1x1, bias, no batch norm
+  return count
+
+
+def test_parameter_count_matches_table1():
+  variables = pconvgan.init(jax.random.key(0))
+  assert pconvgan.count_params(variables["params"]) == table1_param_count()
+  # Running mean and variance for every batch-normed layer.
+  bn_channels = 128 + 3 * 256 + 256 + 256 + 128 + 64 + 3
+  assert pconvgan.count_params(variables["batch_stats"]) == 2 * bn_channels
+
+
+def test_plain_conv_variant_has_the_same_parameters():
+  a = pconvgan.init(jax.random.key(0))
+  b = pconvgan.init(jax.random.key(0), {"partial": False})
+  assert jax.tree.structure(a) == jax.tree.structure(b)
+
+
+@pytest.mark.parametrize("size", [(32, 32), (64, 96)])
+def test_output_shape_and_range(size):
+  variables = pconvgan.init(jax.random.key(0), TINY)
+  image = jax.random.uniform(jax.random.key(1), (2, *size, 3))
+  mask = jnp.ones((2, *size, 1)).at[:, 4:20, 8:24].set(0)
+  out = pconvgan.apply(variables, image, mask)
+  assert out.shape == (2, *size, 3)
+  assert np.all((np.asarray(out) >= 0) & (np.asarray(out) <= 1))
+  unbatched = pconvgan.apply(variables, image[0], mask[0])
+  assert unbatched.shape == (*size, 3)
+  np.testing.assert_allclose(unbatched, out[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_hole_contents_are_ignored(train):
+  """Partial convolutions never see the pixels under the hole."""
+  variables = pconvgan.init(jax.random.key(0), TINY)
+  image = jax.random.uniform(jax.random.key(1), (2, 64, 64, 3))
+  mask = jnp.ones((2, 64, 64, 1)).at[:, 10:40, 5:30].set(0)
+  garbage = jnp.where(mask > 0, image, 1e3)
+  a = pconvgan.apply(variables, image, mask, train=train)
+  b = pconvgan.apply(variables, garbage, mask, train=train)
+  jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, atol=1e-5), a, b)
+
+
+def test_plain_conv_variant_fills_holes_with_mean_and_differs():
+  variables = pconvgan.init(jax.random.key(0), TINY)
+  image = jax.random.uniform(jax.random.key(1), (1, 32, 32, 3))
+  mask = jnp.ones((1, 32, 32, 1)).at[:, 8:16, 8:16].set(0)
+  plain = pconvgan.apply(variables, image, mask, config={"partial": False,
+                                                          "width": 0.125})
+  partial = pconvgan.apply(variables, image, mask, config=TINY)
+  assert plain.shape == partial.shape
+  assert not np.allclose(plain, partial, atol=1e-3)
+  garbage = jnp.where(mask > 0, image, 7.0)
+  np.testing.assert_allclose(
+      pconvgan.apply(variables, garbage, mask, config={"partial": False}),
+      plain, atol=1e-5)
+
+
+def test_train_mode_updates_batch_stats_and_inference_does_not():
+  variables = pconvgan.init(jax.random.key(0), TINY)
+  image = jax.random.uniform(jax.random.key(1), (2, 32, 32, 3))
+  mask = jnp.ones((2, 32, 32, 1)).at[:, :16].set(0)
+  out, stats = pconvgan.apply(variables, image, mask, train=True)
+  assert out.shape == image.shape
+  assert jax.tree.structure(stats) == jax.tree.structure(variables["batch_stats"])
+  moved = [not np.allclose(a, b) for a, b in zip(
+      jax.tree.leaves(stats), jax.tree.leaves(variables["batch_stats"]))]
+  assert all(moved)
+
+
+def test_all_hole_and_no_hole_masks_give_finite_output_and_gradients():
+  variables = pconvgan.init(jax.random.key(0), TINY)
+  image = jax.random.uniform(jax.random.key(1), (2, 32, 32, 3))
+  for mask in (jnp.zeros((2, 32, 32, 1)), jnp.ones((2, 32, 32, 1))):
+    def loss(params):
+      out, _ = pconvgan.apply({"params": params,
+                               "batch_stats": variables["batch_stats"]},
+                              image, mask, train=True)
+      return jnp.mean(jnp.square(out - image))
+    value, grads = jax.value_and_grad(loss)(variables["params"])
+    assert np.isfinite(value)
+    assert all(np.all(np.isfinite(g)) for g in jax.tree.leaves(grads))
+
+
+def test_inpaint_returns_known_pixels_exactly():
+  variables = pconvgan.init(jax.random.key(0), TINY)
+  image = jax.random.uniform(jax.random.key(1), (2, 64, 32, 3))
+  mask = jnp.ones((2, 64, 32, 1)).at[:, 20:50, 3:17].set(0)
+  filled = np.asarray(pconvgan.inpaint(variables, image, mask))
+  known = np.broadcast_to(np.asarray(mask) > 0, filled.shape)
+  np.testing.assert_array_equal(filled[known], np.asarray(image)[known])
+  out = np.asarray(pconvgan.apply(variables, image, mask))
+  np.testing.assert_array_equal(filled[~known], out[~known])
+
+
+def test_user_code_can_jit_vmap_and_grad_through_apply():
+  """As a user would: apply inside their own jitted, vmapped, differentiated fn."""
+  variables = pconvgan.init(jax.random.key(0), TINY)
+  images = jax.random.uniform(jax.random.key(1), (3, 32, 64, 3))
+  masks = jnp.ones((3, 32, 64, 1)).at[:, 5:25, 10:40].set(0)
+
+  @jax.jit
+  def user_loss(params, images, masks):
+    v = {"params": params, "batch_stats": variables["batch_stats"]}
+    outs = jax.vmap(lambda i, m: pconvgan.inpaint(v, i, m))(images, masks)
+    return jnp.mean(jnp.abs(outs - images)), outs
+
+  (value, outs), grads = jax.value_and_grad(user_loss, has_aux=True)(
+      variables["params"], images, masks)
+  np.testing.assert_allclose(outs, pconvgan.inpaint(variables, images, masks),
+                             atol=1e-5)
+  assert np.isfinite(value) and value > 0
+  norms = [float(jnp.linalg.norm(g)) for g in jax.tree.leaves(grads)]
+  assert all(np.isfinite(norms)) and max(norms) > 0
+
+  # Per-example gradients: vmap over grad.
+  def one(params, image, mask):
+    v = {"params": params, "batch_stats": variables["batch_stats"]}
+    return jnp.mean(pconvgan.apply(v, image, mask))
+  per_example = jax.vmap(jax.grad(one), in_axes=(None, 0, 0))(
+      variables["params"], images, masks)
+  leaf = jax.tree.leaves(per_example)[0]
+  assert leaf.shape[0] == 3
+
+
+@pytest.mark.parametrize("shape, match", [
+    ((1, 100, 64, 3), r"multiples of 32, got 100x64"),
+    ((1, 64, 64, 4), r"3 RGB channels, got shape \(1, 64, 64, 4\)"),
+    ((64, 64), r"got shape \(64, 64\)"),
+])
+def test_bad_image_shape_is_refused(shape, match):
+  variables = pconvgan.init(jax.random.key(0), TINY)
+  image = jnp.zeros(shape)
+  mask = jnp.ones(shape[:-1] + (1,))
+  with pytest.raises(ValueError, match=match):
+    pconvgan.apply(variables, image, mask)
+
+
+def test_bad_mask_and_dtype_are_refused():
+  variables = pconvgan.init(jax.random.key(0), TINY)
+  image = jnp.zeros((1, 32, 32, 3))
+  with pytest.raises(ValueError, match=r"mask must have shape \(1, 32, 32, 1\)"):
+    pconvgan.apply(variables, image, jnp.ones((1, 32, 32, 3)))
+  with pytest.raises(ValueError, match="dtype uint8"):
+    pconvgan.apply(variables, jnp.zeros((1, 32, 32, 3), jnp.uint8),
+                   jnp.ones((1, 32, 32, 1)))
+  with pytest.raises(ValueError, match="pconvgan.init"):
+    pconvgan.apply({"weights": 1}, image, jnp.ones((1, 32, 32, 1)))
+
+
+def test_bad_config_is_refused():
+  with pytest.raises(ValueError, match=r"unknown GeneratorConfig fields \['depth'\]"):
+    pconvgan.init(jax.random.key(0), {"depth": 3})
+  with pytest.raises(ValueError, match="width must be > 0"):
+    pconvgan.init(jax.random.key(0), {"width": 0})
