@@ -36,19 +36,13 @@ def timed(fn, *args, repeats: int):
   return compile_s, runs
 
 
-def main() -> None:
-  parser = argparse.ArgumentParser(description=__doc__)
-  parser.add_argument("--batch", type=int, default=16)
-  parser.add_argument("--size", type=int, default=128)
-  parser.add_argument("--width", type=float, default=1.0)
-  parser.add_argument("--repeats", type=int, default=5)
-  args = parser.parse_args()
-
+def generator_benchmarks(batch: int, size: int, width: float = 1.0):
+  """[(name, jitted fn, args)] for the forward pass and the generator step."""
   key = jax.random.key(0)
-  variables = pconvgan.init(key, {"width": args.width})
-  shape = (args.batch, args.size, args.size)
+  variables = pconvgan.init(key, {"width": width})
+  shape = (batch, size, size)
   images = jax.random.uniform(key, shape + (3,))
-  s = args.size
+  s = size
   masks = jnp.ones(shape + (1,)).at[:, s // 4:3 * s // 4, s // 16:s // 4].set(0)
   masks = masks.at[:, 5 * s // 16:11 * s // 16, s // 2:7 * s // 8].set(0)
   tx = optax.adam(1e-3)
@@ -66,16 +60,29 @@ def main() -> None:
     updates, opt_state = tx.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), new_stats, opt_state, loss
 
+  return [
+      ("forward (inference)", forward, (variables, images, masks)),
+      ("generator gradient step", train_step,
+       (variables["params"], variables["batch_stats"], opt_state, images, masks)),
+  ]
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__)
+  parser.add_argument("--batch", type=int, default=16)
+  parser.add_argument("--size", type=int, default=128)
+  parser.add_argument("--width", type=float, default=1.0)
+  parser.add_argument("--repeats", type=int, default=5)
+  args = parser.parse_args()
+  benchmarks = generator_benchmarks(args.batch, args.size, args.width)
+  variables = pconvgan.init(jax.random.key(0), {"width": args.width})
+  s = args.size
   print(f"jax {jax.__version__} on {jax.devices()[0].platform} "
         f"({jax.device_count()} device(s)), {platform.processor() or platform.machine()}")
   print(f"generator width {args.width}, {pconvgan.count_params(variables['params']):,} "
         f"parameters, batch {args.batch}, {s}x{s}, median of {args.repeats}")
   print(f"{'what':<28}{'compile s':>10}{'step ms':>10}{'images/s':>10}")
-  for name, fn, fargs in (
-      ("forward (inference)", forward, (variables, images, masks)),
-      ("generator gradient step", train_step,
-       (variables["params"], variables["batch_stats"], opt_state, images, masks)),
-  ):
+  for name, fn, fargs in benchmarks:
     compile_s, runs = timed(fn, *fargs, repeats=args.repeats)
     step = statistics.median(runs)
     print(f"{name:<28}{compile_s:>10.1f}{step * 1e3:>10.0f}{args.batch / step:>10.2f}")

@@ -1,6 +1,9 @@
-"""Shape and dtype checks of the public API's inputs (static, so jit-safe)."""
+"""Checks of the public API's inputs: shapes and dtypes (static, so jit-safe), configs."""
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
 
 import jax
 import jax.numpy as jnp
@@ -43,3 +46,21 @@ def as_batch(x: jax.Array) -> tuple[jax.Array, bool]:
   if x.ndim == 3:
     return x[None], True
   return x, False
+
+
+def as_config(cls: type, config: Any):
+  """``config`` as a ``cls`` dataclass: from None, a dataclass or a mapping."""
+  if config is None:
+    return cls()
+  if isinstance(config, cls):
+    return config
+  if hasattr(config, "to_dict"):  # ml_collections.ConfigDict
+    config = config.to_dict()
+  if not isinstance(config, Mapping):
+    raise TypeError(f"expected a {cls.__name__} or a mapping, got {type(config)}")
+  names = {f.name for f in dataclasses.fields(cls)}
+  unknown = sorted(set(config) - names)
+  if unknown:
+    raise ValueError(
+        f"unknown {cls.__name__} fields {unknown}; known: {sorted(names)}")
+  return cls(**config)

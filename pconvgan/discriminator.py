@@ -28,7 +28,6 @@ import jax.numpy as jnp
 
 from pconvgan import checks
 from pconvgan import layers
-from pconvgan.generator import as_config
 
 GLOBAL = (32, 64, 64, 128, 128)
 LOCAL = (32, 64, 64, 128)
@@ -82,7 +81,7 @@ def _crop(images: jax.Array, name: str) -> jax.Array:
 def init_discriminator(key: jax.Array, image_size: tuple[int, int] = (128, 128),
                        config: Any = None) -> dict:
   """Fresh discriminator parameters for images of ``image_size`` (H, W)."""
-  cfg = as_config(DiscriminatorConfig, config)
+  cfg = checks.as_config(DiscriminatorConfig, config)
   return _init_discriminator(key, tuple(image_size), cfg)
 
 

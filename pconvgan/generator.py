@@ -58,24 +58,6 @@ class GeneratorConfig:
       raise ValueError(f"GeneratorConfig.bn_eps must be > 0, got {self.bn_eps}")
 
 
-def as_config(cls: type, config: Any):
-  """``config`` as a ``cls`` dataclass: from None, a dataclass or a mapping."""
-  if config is None:
-    return cls()
-  if isinstance(config, cls):
-    return config
-  if hasattr(config, "to_dict"):  # ml_collections.ConfigDict
-    config = config.to_dict()
-  if not isinstance(config, Mapping):
-    raise TypeError(f"expected a {cls.__name__} or a mapping, got {type(config)}")
-  names = {f.name for f in dataclasses.fields(cls)}
-  unknown = sorted(set(config) - names)
-  if unknown:
-    raise ValueError(
-        f"unknown {cls.__name__} fields {unknown}; known: {sorted(names)}")
-  return cls(**config)
-
-
 def _filters(channels: int, width: float) -> int:
   return max(1, int(round(channels * width)))
 
@@ -91,7 +73,7 @@ def _has_bn(name: str) -> bool:
 
 def init_generator(key: jax.Array, config: Any = None) -> dict:
   """Fresh generator variables: ``{'params': ..., 'batch_stats': ...}``."""
-  return _init_generator(key, as_config(GeneratorConfig, config))
+  return _init_generator(key, checks.as_config(GeneratorConfig, config))
 
 
 @functools.partial(jax.jit, static_argnums=1)
@@ -146,7 +128,7 @@ def apply_generator(variables: dict, image: jax.Array, mask: jax.Array, *,
   ``train=True``, ``(output, new_batch_stats)``: batch statistics are used
   and the running averages updated.
   """
-  cfg = as_config(GeneratorConfig, config)
+  cfg = checks.as_config(GeneratorConfig, config)
   _check_variables(variables)
   checks.check_image(image)
   checks.check_mask(mask, image)

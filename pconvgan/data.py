@@ -1,0 +1,356 @@
+"""The input pipeline: image sources, decoding, crops, masks, a grain loader.
+
+Each example is ``{'image': (H, W, 3) float32 in [0, 1], 'mask': (H, W, 1)
+float32 with 1 = known pixel, 'skipped': int32}``; ``skipped`` is 1 when the
+file at this example's index could not be read (it is then replaced by the
+next readable file, with one warning line naming it), so that the sum over
+batches counts unreadable files, also from worker processes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import sys
+from typing import Sequence
+
+from absl import flags
+import grain
+import numpy as np
+from PIL import Image
+
+from pconvgan import checks
+from pconvgan import masks as masks_lib
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+SOURCES = ("demo", "folder", "places365", "paths")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+  """Where images come from and how they are prepared.
+
+  source: 'demo' (the built-in photographs), 'folder' (images under ``path``,
+    recursive), 'places365' (``train_list`` / ``test_list`` files of
+    'relative/path label' lines under the root ``path``) or 'paths' (given
+    explicitly to ``split_sources``).
+  path: the folder, or the Places365 root directory.
+  train_list: Places365 training list file (e.g. places365_train_standard.txt).
+  test_list: test list file (e.g. places365_val.txt); empty: split the training
+    images by ``split_seed``.
+  test_path: a separate test image folder; empty: split by ``split_seed``.
+  train_size: number of training images to use (0 = all).
+  test_size: number of test images held out or used (0 = all of a test list).
+  split_seed: seed of the train/test split and of the subset selection.
+  image_size: side of the square crops, in pixels.
+  random_crop: training crops at random positions (else centred).
+  random_flip: training images flipped left-right at random.
+  workers: grain worker processes (0 = load in the main process).
+  seed: seed of shuffling, augmentation and training masks.
+  """
+  source: str = "demo"
+  path: str = ""
+  train_list: str = ""
+  test_list: str = ""
+  test_path: str = ""
+  train_size: int = 0
+  test_size: int = 0
+  split_seed: int = 0
+  image_size: int = 128
+  random_crop: bool = True
+  random_flip: bool = True
+  workers: int = 0
+  seed: int = 0
+
+  def __post_init__(self):
+    if self.source not in SOURCES:
+      raise ValueError(f"data source must be one of {SOURCES}, got {self.source!r}")
+    if self.source in ("folder", "places365") and not self.path:
+      raise ValueError(f"data source {self.source!r} needs data.path")
+    if self.source == "places365" and not self.train_list:
+      raise ValueError("data source 'places365' needs data.train_list, e.g. "
+                       "places365_train_standard.txt")
+    if self.image_size < 1 or self.image_size % checks.MULTIPLE:
+      raise ValueError(f"data.image_size must be a positive multiple of "
+                       f"{checks.MULTIPLE}, got {self.image_size}")
+    for name in ("train_size", "test_size", "workers"):
+      if getattr(self, name) < 0:
+        raise ValueError(f"data.{name} must be >= 0, got {getattr(self, name)}")
+
+
+def demo_folder() -> str:
+  """The built-in demo photographs (see pconvgan/demo_data/README.md)."""
+  return os.path.join(os.path.dirname(__file__), "demo_data")
+
+
+def list_images(folder: str) -> list[str]:
+  """Sorted image paths under ``folder``, recursively; errors if there are none."""
+  if not os.path.isdir(folder):
+    raise FileNotFoundError(f"image folder not found: {folder}")
+  paths = sorted(
+      os.path.join(root, name)
+      for root, _, names in os.walk(folder) for name in names
+      if name.lower().endswith(IMAGE_EXTENSIONS))
+  if not paths:
+    raise ValueError(f"image folder {folder} holds no images "
+                     f"({', '.join(IMAGE_EXTENSIONS)})")
+  return paths
+
+
+def read_file_list(list_file: str, root: str) -> list[str]:
+  """Paths of a Places365-style list ('relative/path [label]' lines) under ``root``."""
+  if not os.path.isfile(list_file):
+    raise FileNotFoundError(f"image list file not found: {list_file}")
+  paths = []
+  with open(list_file) as f:
+    for line in f:
+      parts = line.split()
+      if parts:
+        paths.append(os.path.join(root, parts[0].lstrip("/")))
+  if not paths:
+    raise ValueError(f"image list file {list_file} names no images")
+  return paths
+
+
+def check_exist(paths: Sequence[str], what: str) -> None:
+  """Errors, naming some, if any of ``paths`` does not exist."""
+  missing = [p for p in paths if not os.path.isfile(p)]
+  if missing:
+    shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+    raise FileNotFoundError(
+        f"{len(missing)} of {len(paths)} {what} images are missing: {shown}")
+
+
+def _subset(paths: list[str], size: int, rng: np.random.Generator) -> list[str]:
+  if size and size < len(paths):
+    keep = np.sort(rng.permutation(len(paths))[:size])
+    return [paths[i] for i in keep]
+  return paths
+
+
+def split_sources(config, paths: Sequence[str] | None = None
+                  ) -> tuple[list[str], list[str]]:
+  """(train paths, test paths) for a DataConfig; every path checked to exist.
+
+  With one pool of images, the split is a permutation by ``split_seed``: the
+  first ``test_size`` images are the test set, the next ``train_size`` (or all
+  the rest) the training set. Errors name the missing folder, list or files.
+  """
+  cfg = checks.as_config(DataConfig, config)
+  rng = np.random.default_rng(cfg.split_seed)
+  test = None
+  if cfg.source == "demo":
+    pool = list_images(demo_folder())
+  elif cfg.source == "folder":
+    pool = list_images(cfg.path)
+  elif cfg.source == "places365":
+    pool = read_file_list(cfg.train_list, cfg.path)
+  else:
+    if not paths:
+      raise ValueError("data source 'paths' needs a non-empty list of paths")
+    pool = list(paths)
+  if cfg.test_list:
+    test = read_file_list(cfg.test_list, cfg.path)
+  elif cfg.test_path:
+    test = list_images(cfg.test_path)
+
+  if test is None:
+    order = rng.permutation(len(pool))
+    n_test = cfg.test_size or max(1, len(pool) // 10)
+    if n_test >= len(pool):
+      raise ValueError(f"test_size {n_test} leaves no training images out of "
+                       f"{len(pool)}")
+    test = [pool[i] for i in np.sort(order[:n_test])]
+    rest = np.sort(order[n_test:])
+    train = [pool[i] for i in rest]
+  else:
+    train = pool
+    test = _subset(test, cfg.test_size, rng)
+  train = _subset(train, cfg.train_size, rng)
+  check_exist(train, "training")
+  check_exist(test, "test")
+  return train, test
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+  """An 8-bit RGB image from any Pillow mode (L, LA, P, RGBA, I;16, I, F, CMYK…)."""
+  if image.mode == "RGB":
+    return image
+  if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+    grey = np.asarray(image, np.float64)
+    if image.mode.startswith("I;16") or grey.max() > 255:
+      grey = grey / 257.0
+    elif image.mode == "F" and grey.max() <= 1.0:
+      grey = grey * 255.0
+    grey = np.clip(np.round(grey), 0, 255).astype(np.uint8)
+    return Image.fromarray(grey).convert("RGB")
+  if image.mode == "P":
+    image = image.convert("RGBA")
+  return image.convert("RGB")
+
+
+def load_image(path: str, min_side: int = 0) -> Image.Image:
+  """Decodes ``path`` to RGB. For JPEGs, decodes at a reduced scale that keeps
+  the shorter side >= ``min_side``. Raises OSError/ValueError if unreadable."""
+  with Image.open(path) as image:
+    if min_side and image.format == "JPEG":
+      w, h = image.size
+      scale = min(w, h) / min_side
+      image.draft("RGB", (max(1, int(w / scale)), max(1, int(h / scale))))
+    image.load()
+    return to_rgb(image)
+
+
+def crop_to_array(image: Image.Image, size: int,
+                  rng: np.random.Generator | None = None) -> np.ndarray:
+  """Resizes the shorter side to ``size`` (up or down), then crops size x size:
+  centred without ``rng``, at random with it. Returns float32 (size, size, 3)
+  in [0, 1]."""
+  w, h = image.size
+  scale = size / min(w, h)
+  new = (max(size, round(w * scale)), max(size, round(h * scale)))
+  if new != (w, h):
+    image = image.resize(new, Image.BICUBIC)
+  w, h = new
+  if rng is None:
+    left, top = (w - size) // 2, (h - size) // 2
+  else:
+    left, top = int(rng.integers(0, w - size + 1)), int(rng.integers(0, h - size + 1))
+  array = np.asarray(image.crop((left, top, left + size, top + size)), np.float32)
+  return array / 255.0
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_unreadable(path: str, error: Exception) -> None:
+  if path not in _WARNED:
+    _WARNED.add(path)
+    print(f"pconvgan: skipping unreadable image {path}: {error}", file=sys.stderr,
+          flush=True)
+
+
+class _IndexSource:
+  """A grain data source whose records are the image indices.
+
+  Its repr names a digest of the paths: grain stores it in the iterator state
+  and refuses to restore a state onto another image list.
+  """
+
+  def __init__(self, paths: Sequence[str]):
+    self._n = len(paths)
+    self._digest = hashlib.sha1("\n".join(paths).encode()).hexdigest()[:12]
+
+  def __repr__(self) -> str:
+    return f"ImageIndices(n={self._n}, paths_sha1={self._digest})"
+
+  def __len__(self) -> int:
+    return self._n
+
+  def __getitem__(self, index: int) -> int:
+    return index
+
+
+class LoadExample(grain.transforms.RandomMap):
+  """Index -> {'image', 'mask', 'skipped'}: decode, crop, augment, add a mask.
+
+  Training randomness comes from grain's per-record generator, seeded by the
+  sampler's seed and the record's position in the sampled stream, so every
+  epoch differs and a resumed iterator repeats exactly. Evaluation masks come
+  from (mask_seed, image index), as ``masks.export_masks`` writes them.
+  """
+
+  def __init__(self, paths: Sequence[str], image_size: int, mask_config, *,
+               train: bool, random_crop: bool = True,
+               random_flip: bool = True, mask_seed: int = 0):
+    self.paths = list(paths)
+    self.size = image_size
+    self.train = train
+    self.random_crop = random_crop
+    self.random_flip = random_flip
+    self.mask_seed = mask_seed
+    self.sample_mask = masks_lib.mask_sampler(mask_config, image_size,
+                                              image_size, train=train)
+
+  def _load(self, index: int) -> tuple[Image.Image, int]:
+    n = len(self.paths)
+    for step in range(n):
+      path = self.paths[(index + step) % n]
+      try:
+        return load_image(path, self.size), int(step > 0)
+      except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        _warn_unreadable(path, e)
+    raise RuntimeError(f"none of the {n} images could be read, e.g. "
+                       f"{self.paths[index % n]}")
+
+  def random_map(self, index: int, rng: np.random.Generator) -> dict:
+    image, skipped = self._load(index)
+    if self.train:
+      crop_rng = rng if self.random_crop else None
+      array = crop_to_array(image, self.size, crop_rng)
+      if self.random_flip and rng.random() < 0.5:
+        array = np.ascontiguousarray(array[:, ::-1])
+      mask = self.sample_mask(rng, index)
+    else:
+      array = crop_to_array(image, self.size)
+      mask = self.sample_mask(masks_lib.index_rng(self.mask_seed, index), index)
+    return {"image": array, "mask": mask.astype(np.float32),
+            "skipped": np.int32(skipped)}
+
+
+def make_loader(paths: Sequence[str], *, batch_size: int, image_size: int = 128,
+                mask_config=None, train: bool = True, seed: int = 0,
+                workers: int = 0, random_crop: bool = True,
+                random_flip: bool = True, mask_seed: int = 0,
+                shard_index: int | None = None, shard_count: int | None = None
+                ) -> grain.DataLoader:
+  """A grain DataLoader of batches of this process's share of ``paths``.
+
+  ``batch_size`` is the global batch: each of ``shard_count`` processes (by
+  default ``jax.process_count()``) gets ``batch_size / shard_count`` examples
+  per batch from its own shard of the data. Training shuffles by ``seed``,
+  repeats forever and drops the last partial batch; evaluation reads every
+  image once, in order, keeping the last partial batch. Iterators from
+  ``iter(loader)`` have ``get_state`` / ``set_state`` for checkpoints.
+  """
+  if shard_count is None or shard_index is None:
+    import jax  # pylint: disable=import-outside-toplevel
+    shard_index, shard_count = jax.process_index(), jax.process_count()
+  if batch_size < 1 or batch_size % shard_count:
+    raise ValueError(f"batch_size {batch_size} must be a positive multiple of "
+                     f"the {shard_count} processes")
+  if not paths:
+    raise ValueError("make_loader needs at least one image path")
+  if workers and not flags.FLAGS.is_parsed():
+    flags.FLAGS.mark_as_parsed()  # grain's workers read absl flags
+  shard = grain.sharding.ShardOptions(shard_index, shard_count,
+                                      drop_remainder=train)
+  sampler = grain.samplers.IndexSampler(
+      num_records=len(paths), shard_options=shard, shuffle=train,
+      num_epochs=None if train else 1, seed=seed)
+  operations = [
+      LoadExample(paths, image_size, mask_config, train=train,
+                  random_crop=random_crop, random_flip=random_flip,
+                  mask_seed=mask_seed),
+      grain.transforms.Batch(batch_size // shard_count, drop_remainder=train),
+  ]
+  return grain.DataLoader(data_source=_IndexSource(paths), sampler=sampler,
+                          operations=operations, worker_count=workers)
+
+
+def loaders_from_config(data_config, mask_config, batch_size: int,
+                        eval_batch_size: int | None = None
+                        ) -> tuple[grain.DataLoader, grain.DataLoader]:
+  """(training loader, evaluation loader) from the configs; errors before any
+  image is decoded."""
+  cfg = checks.as_config(DataConfig, data_config)
+  train_paths, test_paths = split_sources(cfg)
+  common = dict(image_size=cfg.image_size, mask_config=mask_config,
+                workers=cfg.workers)
+  train = make_loader(train_paths, batch_size=batch_size, train=True,
+                      seed=cfg.seed, random_crop=cfg.random_crop,
+                      random_flip=cfg.random_flip, **common)
+  test = make_loader(test_paths, batch_size=eval_batch_size or batch_size,
+                     train=False, seed=cfg.seed, **common)
+  return train, test

@@ -1,0 +1,311 @@
+"""Hole masks, made with NumPy: paper, box, free-form and from files.
+
+Arrays returned here are float32 (H, W, 1) with 1 = known pixel, 0 = hole.
+Mask *files* follow OpenCV, LaMa and DeepFill: white / non-zero = hole.
+
+Export a mask set to PNG files (white = hole) so that other tools get the very
+same masks::
+
+    python -m pconvgan.masks --kind freeform --count 600 --size 256 256 --out masks/
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import os
+from typing import Callable, Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from pconvgan import checks
+
+# The paper's two rectangles at 128x128, (top, bottom, left, right), half-open:
+# one inside the left third, one inside the right two thirds.
+PAPER_HOLES = ((32, 96, 8, 36), (40, 88, 64, 112))
+PAPER_SIZE = 128
+# Liu et al.'s hole-to-image ratio buckets, (low, high].
+LIU_BUCKETS = ((0.01, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5),
+               (0.5, 0.6))
+KINDS = ("paper", "box", "freeform", "folder")
+MASK_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif",
+                   ".tiff")
+
+
+@dataclasses.dataclass(frozen=True)
+class MaskConfig:
+  """How masks are made.
+
+  kind: 'paper', 'box', 'freeform' or 'folder'.
+  paper_holes: the paper's rectangles (top, bottom, left, right) at 128 px,
+    scaled to other sizes.
+  box_count: (min, max) number of random rectangles.
+  box_size: (min, max) side of a rectangle as a fraction of the image side.
+  buckets: hole-ratio ranges (low, high] for free-form masks; each mask draws
+    one bucket (at random when training, in turn by index when evaluating).
+  folder: directory of mask images (white = hole) for kind 'folder'.
+  threshold: a mask file's pixel counts as hole where it is > threshold (0-255).
+  """
+  kind: str = "paper"
+  paper_holes: tuple = PAPER_HOLES
+  box_count: tuple = (1, 2)
+  box_size: tuple = (0.15, 0.45)
+  buckets: tuple = LIU_BUCKETS
+  folder: str = ""
+  threshold: int = 127
+
+  def __post_init__(self):
+    if self.kind not in KINDS:
+      raise ValueError(f"mask kind must be one of {KINDS}, got {self.kind!r}")
+    lo, hi = self.box_count
+    if not 1 <= lo <= hi:
+      raise ValueError(f"mask box_count must be 1 <= min <= max, got {self.box_count}")
+    lo, hi = self.box_size
+    if not 0 < lo <= hi <= 1:
+      raise ValueError(f"mask box_size must be 0 < min <= max <= 1, got {self.box_size}")
+    for bucket in self.buckets:
+      if len(bucket) != 2 or not 0 <= bucket[0] < bucket[1] < 1:
+        raise ValueError(
+            f"mask buckets must be (low, high) with 0 <= low < high < 1, got "
+            f"{bucket}")
+    if not 0 <= self.threshold < 255:
+      raise ValueError(f"mask threshold must be in [0, 255), got {self.threshold}")
+    if self.kind == "folder" and not self.folder:
+      raise ValueError("mask kind 'folder' needs mask.folder, a directory of "
+                       "mask images (white = hole)")
+
+
+def index_rng(seed: int, index: int) -> np.random.Generator:
+  """The random generator of mask ``index`` in a set made with ``seed``."""
+  return np.random.default_rng([seed, index])
+
+
+def _known(hole: np.ndarray) -> np.ndarray:
+  return (~hole)[..., None].astype(np.float32)
+
+
+def hole_ratio(mask: np.ndarray) -> float:
+  """Fraction of hole pixels in a (H, W, 1) known-pixel mask."""
+  return float(1.0 - np.mean(mask))
+
+
+def paper_mask(height: int, width: int, holes=PAPER_HOLES) -> np.ndarray:
+  """The paper's two rectangles, scaled from 128x128 to ``height`` x ``width``."""
+  hole = np.zeros((height, width), bool)
+  sy, sx = height / PAPER_SIZE, width / PAPER_SIZE
+  for top, bottom, left, right in holes:
+    hole[round(top * sy):round(bottom * sy), round(left * sx):round(right * sx)] = True
+  return _known(hole)
+
+
+def box_mask(rng: np.random.Generator, height: int, width: int,
+             count=(1, 2), size=(0.15, 0.45)) -> np.ndarray:
+  """count[0] to count[1] random rectangles, sides a fraction ``size`` of the image."""
+  hole = np.zeros((height, width), bool)
+  for _ in range(rng.integers(count[0], count[1] + 1)):
+    h = max(1, round(rng.uniform(*size) * height))
+    w = max(1, round(rng.uniform(*size) * width))
+    top = rng.integers(0, height - h + 1)
+    left = rng.integers(0, width - w + 1)
+    hole[top:top + h, left:left + w] = True
+  return _known(hole)
+
+
+def _draw_stroke(draw: ImageDraw.ImageDraw, rng: np.random.Generator,
+                 height: int, width: int, scale: float) -> None:
+  """One random thick brush stroke (DeepFill v2 style) of a size ~ ``scale``."""
+  side = min(height, width)
+  brush = max(1, round(rng.uniform(0.04, 0.12) * side * scale))
+  y, x = rng.uniform(0, height), rng.uniform(0, width)
+  points = [(x, y)]
+  angle = rng.uniform(0, 2 * math.pi)
+  for i in range(int(rng.integers(2, 8))):
+    angle += rng.uniform(-1.2, 1.2) + (math.pi if i % 2 else 0.0)
+    length = rng.uniform(0.05, 0.25) * side * scale
+    x = float(np.clip(x + length * math.cos(angle), 0, width - 1))
+    y = float(np.clip(y + length * math.sin(angle), 0, height - 1))
+    points.append((x, y))
+  draw.line(points, fill=255, width=brush, joint="curve")
+  r = brush / 2
+  for px, py in (points[0], points[-1]):
+    draw.ellipse((px - r, py - r, px + r, py + r), fill=255)
+
+
+def freeform_mask(rng: np.random.Generator, height: int, width: int,
+                  bucket=(0.1, 0.2)) -> np.ndarray:
+  """Random brush strokes covering a hole ratio drawn inside ``bucket`` (low, high].
+
+  Strokes are added until the ratio reaches a target drawn uniformly in the
+  bucket; a stroke that would overshoot the bucket is undone and the strokes
+  made smaller, so the result always lies in (low, high].
+  """
+  low, high = bucket
+  target = rng.uniform(low, high)
+  canvas = Image.new("L", (width, height), 0)
+  total = height * width
+  covered, scale = 0, 1.0
+  for _ in range(1000):
+    trial = canvas.copy()
+    _draw_stroke(ImageDraw.Draw(trial), rng, height, width, scale)
+    count = int(np.count_nonzero(np.asarray(trial)))
+    if count / total > high:
+      scale *= 0.7
+      continue
+    canvas, covered = trial, count
+    if covered / total >= target and covered / total > low:
+      return _known(np.asarray(canvas) > 0)
+  raise RuntimeError(
+      f"could not draw a free-form mask with hole ratio in ({low}, {high}] at "
+      f"{height}x{width}; the image may be too small for this bucket")
+
+
+def mask_from_image(image: Image.Image, threshold: int = 127) -> np.ndarray:
+  """Hole pixels (bool, H x W) of a mask image: white / non-zero = hole.
+
+  With an alpha channel that is not fully opaque, the painted (opaque, alpha >
+  threshold) pixels are the hole; otherwise pixels brighter than ``threshold``
+  (0-255, on the grey level) are. Soft edges are thereby binarised.
+  """
+  if image.mode in ("RGBA", "LA", "PA") or (
+      image.mode == "P" and "transparency" in image.info):
+    alpha = np.asarray(image.convert("RGBA"))[..., 3]
+    if alpha.min() < 255:
+      return alpha > threshold
+  if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+    grey = np.asarray(image, np.float64)
+    if grey.max() > 255:
+      grey = grey / 257.0
+    return grey > threshold
+  return np.asarray(image.convert("L")) > threshold
+
+
+def load_mask_file(path: str, threshold: int = 127) -> np.ndarray:
+  """Hole pixels (bool, H x W) of the mask file at ``path``; errors name it."""
+  try:
+    with Image.open(path) as image:
+      image.load()
+      return mask_from_image(image, threshold)
+  except FileNotFoundError:
+    raise FileNotFoundError(f"mask file not found: {path}") from None
+  except (OSError, ValueError, SyntaxError) as e:
+    raise ValueError(f"cannot read mask file {path}: {e}") from None
+
+
+def list_mask_files(folder: str) -> list[str]:
+  """Sorted mask image paths under ``folder`` (recursive); errors if none."""
+  if not os.path.isdir(folder):
+    raise FileNotFoundError(f"mask folder not found: {folder}")
+  paths = sorted(
+      os.path.join(root, name)
+      for root, _, names in os.walk(folder) for name in names
+      if name.lower().endswith(MASK_EXTENSIONS))
+  if not paths:
+    raise ValueError(f"mask folder {folder} holds no mask images "
+                     f"({', '.join(MASK_EXTENSIONS)})")
+  return paths
+
+
+def _resize_nearest(hole: np.ndarray, height: int, width: int) -> np.ndarray:
+  if hole.shape == (height, width):
+    return hole
+  image = Image.fromarray(hole.astype(np.uint8) * 255)
+  return np.asarray(image.resize((width, height), Image.NEAREST)) > 0
+
+
+def folder_mask(path: str, rng: np.random.Generator | None, height: int,
+                width: int, threshold: int = 127) -> np.ndarray:
+  """A mask from a file, nearest-resized; with ``rng``, randomly flipped,
+  rotated by a multiple of 90 degrees and cropped (training augmentation)."""
+  hole = load_mask_file(path, threshold)
+  if rng is None:
+    return _known(_resize_nearest(hole, height, width))
+  if rng.random() < 0.5:
+    hole = hole[:, ::-1]
+  if rng.random() < 0.5:
+    hole = hole[::-1]
+  hole = np.rot90(hole, int(rng.integers(4)))
+  # Cover the target at a random scale in [1, 1.25], then crop it.
+  cover = max(height / hole.shape[0], width / hole.shape[1]) * rng.uniform(1, 1.25)
+  h = max(height, round(hole.shape[0] * cover))
+  w = max(width, round(hole.shape[1] * cover))
+  hole = _resize_nearest(np.ascontiguousarray(hole), h, w)
+  top = rng.integers(0, h - height + 1)
+  left = rng.integers(0, w - width + 1)
+  return _known(hole[top:top + height, left:left + width])
+
+
+def mask_sampler(config, height: int, width: int, *, train: bool
+                 ) -> Callable[[np.random.Generator, int], np.ndarray]:
+  """``fn(rng, index) -> (H, W, 1)`` mask for the ``config``'s kind.
+
+  Evaluation masks depend on ``index`` only through ``rng`` and, for buckets and
+  folders, on ``index`` in turn, so the same index always gives the same mask.
+  Errors in the config (unknown kind, missing folder) are raised here, before
+  any data is read.
+  """
+  cfg = checks.as_config(MaskConfig, config)
+  if cfg.kind == "paper":
+    fixed = paper_mask(height, width, cfg.paper_holes)
+    return lambda rng, index: fixed
+  if cfg.kind == "box":
+    return lambda rng, index: box_mask(rng, height, width, cfg.box_count,
+                                       cfg.box_size)
+  if cfg.kind == "freeform":
+    def freeform(rng, index):
+      pick = rng.integers(len(cfg.buckets)) if train else index % len(cfg.buckets)
+      return freeform_mask(rng, height, width, cfg.buckets[pick])
+    return freeform
+  paths = list_mask_files(cfg.folder)
+
+  def from_folder(rng, index):
+    if train:
+      return folder_mask(paths[rng.integers(len(paths))], rng, height, width,
+                         cfg.threshold)
+    return folder_mask(paths[index % len(paths)], None, height, width,
+                       cfg.threshold)
+  return from_folder
+
+
+def export_masks(config, out_dir: str, count: int, height: int, width: int,
+                 seed: int = 0) -> list[str]:
+  """Writes evaluation masks 0..count-1 as PNGs (white = hole); returns paths.
+
+  They are the masks that evaluation with the same config and seed uses.
+  """
+  sample = mask_sampler(config, height, width, train=False)
+  os.makedirs(out_dir, exist_ok=True)
+  paths = []
+  for i in range(count):
+    hole = sample(index_rng(seed, i), i)[..., 0] < 0.5
+    path = os.path.join(out_dir, f"mask_{i:05d}.png")
+    Image.fromarray(hole.astype(np.uint8) * 255).save(path)
+    paths.append(path)
+  return paths
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+  parser = argparse.ArgumentParser(
+      description="Write a mask set to PNG files (white = hole).")
+  parser.add_argument("--kind", choices=KINDS[:-1], default="freeform")
+  parser.add_argument("--count", type=int, default=100)
+  parser.add_argument("--size", type=int, nargs=2, default=(128, 128),
+                      metavar=("H", "W"))
+  parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--bucket", type=float, nargs=2, action="append",
+                      metavar=("LOW", "HIGH"),
+                      help="free-form hole-ratio bucket (repeatable); default "
+                      "Liu et al.'s six, taken in turn")
+  parser.add_argument("--out", required=True, help="output directory")
+  args = parser.parse_args(argv)
+  config = {"kind": args.kind}
+  if args.bucket:
+    config["buckets"] = tuple(tuple(b) for b in args.bucket)
+  paths = export_masks(config, args.out, args.count, *args.size, seed=args.seed)
+  print(f"wrote {len(paths)} {args.kind} masks of {args.size[0]}x{args.size[1]} "
+        f"to {args.out}")
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,146 @@
+"""Mask geometry, determinism, mask files and export."""
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pconvgan import masks
+
+
+def hole(mask):
+  return mask[..., 0] < 0.5
+
+
+def test_paper_mask_holes_lie_in_their_thirds():
+  m = masks.paper_mask(128, 128)
+  assert m.shape == (128, 128, 1) and m.dtype == np.float32
+  assert set(np.unique(m)) == {0.0, 1.0}
+  h = hole(m)
+  # Hand count: 64 x 28 + 48 x 48 = 4096 of 16384 pixels.
+  assert h.sum() == 64 * 28 + 48 * 48
+  cols = np.nonzero(h.any(0))[0]
+  left = cols[cols < 128 // 3]
+  right = cols[cols >= 128 // 3]
+  assert left.min() == 8 and left.max() == 35
+  assert right.min() == 64 and right.max() == 111
+  assert h[32:96, 8:36].all() and h[40:88, 64:112].all()
+
+
+def test_paper_mask_scales_with_the_image():
+  m = masks.paper_mask(256, 192)
+  h = hole(m)
+  assert h[64:192, 12:54].all()
+  assert h.sum() == 128 * 42 + 96 * 72
+  cols = np.nonzero(h.any(0))[0]
+  assert cols[cols < 64].max() < 64 and cols[cols >= 64].min() >= 64
+
+
+def test_box_masks_are_rectangles_within_size_range():
+  for seed in range(20):
+    m = masks.box_mask(np.random.default_rng(seed), 64, 96, count=(1, 1),
+                       size=(0.2, 0.5))
+    h = hole(m)
+    rows, cols = np.nonzero(h.any(1))[0], np.nonzero(h.any(0))[0]
+    assert h[rows.min():rows.max() + 1, cols.min():cols.max() + 1].all()
+    assert 0.2 * 64 - 1 <= len(rows) <= 0.5 * 64 + 1
+    assert 0.2 * 96 - 1 <= len(cols) <= 0.5 * 96 + 1
+
+
+@pytest.mark.parametrize("bucket", masks.LIU_BUCKETS)
+def test_freeform_hole_ratio_lies_in_bucket(bucket):
+  for seed in range(8):
+    m = masks.freeform_mask(np.random.default_rng(seed), 96, 128, bucket)
+    assert m.shape == (96, 128, 1)
+    assert set(np.unique(m)) <= {0.0, 1.0}
+    assert bucket[0] < masks.hole_ratio(m) <= bucket[1]
+
+
+@pytest.mark.parametrize("kind", ["box", "freeform"])
+def test_masks_are_deterministic_by_seed(kind):
+  sample = masks.mask_sampler({"kind": kind}, 64, 64, train=True)
+  a = sample(np.random.default_rng(3), 0)
+  b = sample(np.random.default_rng(3), 0)
+  c = sample(np.random.default_rng(4), 0)
+  np.testing.assert_array_equal(a, b)
+  assert not np.array_equal(a, c)
+
+
+def test_eval_freeform_masks_take_buckets_in_turn():
+  sample = masks.mask_sampler({"kind": "freeform"}, 128, 128, train=False)
+  for i in range(12):
+    lo, hi = masks.LIU_BUCKETS[i % 6]
+    assert lo < masks.hole_ratio(sample(masks.index_rng(0, i), i)) <= hi
+
+
+def test_mask_from_image_binarises_grey_alpha_and_16_bit():
+  grey = np.array([[0, 100, 128, 255]], np.uint8)
+  want = np.array([[False, False, True, True]])
+  np.testing.assert_array_equal(masks.mask_from_image(Image.fromarray(grey)), want)
+  np.testing.assert_array_equal(
+      masks.mask_from_image(Image.fromarray(grey), threshold=99),
+      [[False, True, True, True]])
+  rgb = np.stack([grey] * 3, -1)
+  np.testing.assert_array_equal(masks.mask_from_image(Image.fromarray(rgb)), want)
+  # Alpha channel: opaque paint = hole, whatever its colour.
+  rgba = np.zeros((1, 4, 4), np.uint8)
+  rgba[..., 3] = [0, 50, 200, 255]
+  np.testing.assert_array_equal(masks.mask_from_image(Image.fromarray(rgba)), want)
+  # A fully opaque RGBA mask falls back to brightness.
+  rgba = np.concatenate([rgb, np.full((1, 4, 1), 255, np.uint8)], -1)
+  np.testing.assert_array_equal(masks.mask_from_image(Image.fromarray(rgba)), want)
+  sixteen = Image.fromarray(np.array([[0, 20000, 40000, 65535]], np.uint16))
+  np.testing.assert_array_equal(masks.mask_from_image(sixteen),
+                                [[False, False, True, True]])
+
+
+def test_folder_masks_resize_augment_and_name_bad_files(tmp_path):
+  h = np.zeros((40, 60), np.uint8)
+  h[10:20, 5:25] = 255
+  Image.fromarray(h).save(tmp_path / "a.png")
+  eval_sample = masks.mask_sampler({"kind": "folder", "folder": str(tmp_path)},
+                                   80, 120, train=False)
+  m = eval_sample(masks.index_rng(0, 0), 0)
+  assert m.shape == (80, 120, 1)
+  np.testing.assert_array_equal(hole(m), np.kron(h > 0, np.ones((2, 2), bool)))
+  train_sample = masks.mask_sampler({"kind": "folder", "folder": str(tmp_path)},
+                                    32, 32, train=True)
+  ratios = {masks.hole_ratio(train_sample(np.random.default_rng(s), 0))
+            for s in range(10)}
+  assert len(ratios) > 1  # crops differ
+  assert all(set(np.unique(train_sample(np.random.default_rng(s), 0))) <= {0, 1}
+             for s in range(5))
+  (tmp_path / "b.png").write_bytes(b"not an image")
+  sample = masks.mask_sampler({"kind": "folder", "folder": str(tmp_path)},
+                              32, 32, train=False)
+  with pytest.raises(ValueError, match="cannot read mask file .*b.png"):
+    sample(masks.index_rng(0, 1), 1)
+
+
+def test_mask_config_errors_name_the_problem(tmp_path):
+  with pytest.raises(ValueError, match="mask kind must be one of"):
+    masks.mask_sampler({"kind": "circles"}, 32, 32, train=True)
+  with pytest.raises(ValueError, match="needs mask.folder"):
+    masks.mask_sampler({"kind": "folder"}, 32, 32, train=True)
+  with pytest.raises(FileNotFoundError, match="mask folder not found"):
+    masks.mask_sampler({"kind": "folder", "folder": str(tmp_path / "nope")},
+                       32, 32, train=True)
+  with pytest.raises(ValueError, match="holds no mask images"):
+    masks.mask_sampler({"kind": "folder", "folder": str(tmp_path)}, 32, 32,
+                       train=True)
+  with pytest.raises(ValueError, match="unknown MaskConfig fields"):
+    masks.mask_sampler({"kind": "box", "boxes": 3}, 32, 32, train=True)
+
+
+def test_exported_masks_are_the_evaluation_masks(tmp_path):
+  masks.main(["--kind", "freeform", "--count", "6", "--size", "64", "96",
+              "--seed", "5", "--out", str(tmp_path)])
+  files = sorted(os.listdir(tmp_path))
+  assert files == [f"mask_{i:05d}.png" for i in range(6)]
+  sample = masks.mask_sampler({"kind": "freeform"}, 64, 96, train=False)
+  from_files = masks.mask_sampler({"kind": "folder", "folder": str(tmp_path)},
+                                  64, 96, train=False)
+  for i in range(6):
+    want = sample(masks.index_rng(5, i), i)
+    np.testing.assert_array_equal(from_files(None, i), want)
