@@ -44,6 +44,9 @@ class DataConfig:
   test_size: number of test images held out or used (0 = all of a test list).
   split_seed: seed of the train/test split and of the subset selection.
   image_size: side of the square crops, in pixels.
+  resize: shorter side the images are resized to before cropping (0 =
+    image_size, i.e. crops span the shorter side; larger values give crops of
+    a part of the image, the same way in training and evaluation).
   random_crop: training crops at random positions (else centred).
   random_flip: training images flipped left-right at random.
   workers: grain worker processes (0 = load in the main process).
@@ -58,6 +61,7 @@ class DataConfig:
   test_size: int = 0
   split_seed: int = 0
   image_size: int = 128
+  resize: int = 0
   random_crop: bool = True
   random_flip: bool = True
   workers: int = 0
@@ -74,7 +78,10 @@ class DataConfig:
     if self.image_size < 1 or self.image_size % checks.MULTIPLE:
       raise ValueError(f"data.image_size must be a positive multiple of "
                        f"{checks.MULTIPLE}, got {self.image_size}")
-    for name in ("train_size", "test_size", "workers"):
+    if self.resize and self.resize < self.image_size:
+      raise ValueError(f"data.resize ({self.resize}) must be 0 or >= "
+                       f"data.image_size ({self.image_size})")
+    for name in ("train_size", "test_size", "workers", "resize"):
       if getattr(self, name) < 0:
         raise ValueError(f"data.{name} must be >= 0, got {getattr(self, name)}")
 
@@ -203,13 +210,15 @@ def load_image(path: str, min_side: int = 0) -> Image.Image:
 
 
 def crop_to_array(image: Image.Image, size: int,
-                  rng: np.random.Generator | None = None) -> np.ndarray:
-  """Resizes the shorter side to ``size`` (up or down), then crops size x size:
-  centred without ``rng``, at random with it. Returns float32 (size, size, 3)
-  in [0, 1]."""
+                  rng: np.random.Generator | None = None,
+                  resize: int = 0) -> np.ndarray:
+  """Resizes the shorter side to ``resize`` (default ``size``; up or down),
+  then crops size x size: centred without ``rng``, at random with it. Returns
+  float32 (size, size, 3) in [0, 1]."""
   w, h = image.size
-  scale = size / min(w, h)
-  new = (max(size, round(w * scale)), max(size, round(h * scale)))
+  short = max(resize, size)
+  scale = short / min(w, h)
+  new = (max(short, round(w * scale)), max(short, round(h * scale)))
   if new != (w, h):
     image = image.resize(new, Image.BICUBIC)
   w, h = new
@@ -263,9 +272,10 @@ class LoadExample(grain.transforms.RandomMap):
 
   def __init__(self, paths: Sequence[str], image_size: int, mask_config, *,
                train: bool, random_crop: bool = True,
-               random_flip: bool = True, mask_seed: int = 0):
+               random_flip: bool = True, mask_seed: int = 0, resize: int = 0):
     self.paths = list(paths)
     self.size = image_size
+    self.resize = max(resize, image_size)
     self.train = train
     self.random_crop = random_crop
     self.random_flip = random_flip
@@ -278,7 +288,7 @@ class LoadExample(grain.transforms.RandomMap):
     for step in range(n):
       path = self.paths[(index + step) % n]
       try:
-        return load_image(path, self.size), int(step > 0)
+        return load_image(path, self.resize), int(step > 0)
       except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         _warn_unreadable(path, e)
     raise RuntimeError(f"none of the {n} images could be read, e.g. "
@@ -288,12 +298,12 @@ class LoadExample(grain.transforms.RandomMap):
     image, skipped = self._load(index)
     if self.train:
       crop_rng = rng if self.random_crop else None
-      array = crop_to_array(image, self.size, crop_rng)
+      array = crop_to_array(image, self.size, crop_rng, self.resize)
       if self.random_flip and rng.random() < 0.5:
         array = np.ascontiguousarray(array[:, ::-1])
       mask = self.sample_mask(rng, index)
     else:
-      array = crop_to_array(image, self.size)
+      array = crop_to_array(image, self.size, None, self.resize)
       mask = self.sample_mask(masks_lib.index_rng(self.mask_seed, index), index)
     return {"image": array, "mask": mask.astype(np.float32),
             "skipped": np.int32(skipped)}
@@ -302,7 +312,7 @@ class LoadExample(grain.transforms.RandomMap):
 def make_loader(paths: Sequence[str], *, batch_size: int, image_size: int = 128,
                 mask_config=None, train: bool = True, seed: int = 0,
                 workers: int = 0, random_crop: bool = True,
-                random_flip: bool = True, mask_seed: int = 0,
+                random_flip: bool = True, mask_seed: int = 0, resize: int = 0,
                 shard_index: int | None = None, shard_count: int | None = None
                 ) -> grain.DataLoader:
   """A grain DataLoader of batches of this process's share of ``paths``.
@@ -332,7 +342,7 @@ def make_loader(paths: Sequence[str], *, batch_size: int, image_size: int = 128,
   operations = [
       LoadExample(paths, image_size, mask_config, train=train,
                   random_crop=random_crop, random_flip=random_flip,
-                  mask_seed=mask_seed),
+                  mask_seed=mask_seed, resize=resize),
       grain.transforms.Batch(batch_size // shard_count, drop_remainder=train),
   ]
   return grain.DataLoader(data_source=_IndexSource(paths), sampler=sampler,
@@ -347,7 +357,7 @@ def loaders_from_config(data_config, mask_config, batch_size: int,
   cfg = checks.as_config(DataConfig, data_config)
   train_paths, test_paths = split_sources(cfg)
   common = dict(image_size=cfg.image_size, mask_config=mask_config,
-                workers=cfg.workers)
+                workers=cfg.workers, resize=cfg.resize)
   train = make_loader(train_paths, batch_size=batch_size, train=True,
                       seed=cfg.seed, random_crop=cfg.random_crop,
                       random_flip=cfg.random_flip, **common)

@@ -1,0 +1,91 @@
+"""What a run reports: metrics.jsonl, TensorBoard events, PNG sample grids."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Mapping
+
+import numpy as np
+from PIL import Image
+
+HOLE_COLOUR = (1.0, 1.0, 1.0)  # how holes are shown in the masked input
+
+
+def sample_grid(image: np.ndarray, mask: np.ndarray, output: np.ndarray,
+                pad: int = 2) -> np.ndarray:
+  """uint8 grid, one row per example: masked input | output | composite | truth."""
+  image, mask, output = (np.asarray(a, np.float32) for a in (image, mask, output))
+  masked = image * mask + (1 - mask) * np.asarray(HOLE_COLOUR, np.float32)
+  filled = image * mask + (1 - mask) * output
+  columns = [masked, output, filled, image]
+  b, h, w, _ = image.shape
+  grid = np.ones((b * (h + pad) + pad, len(columns) * (w + pad) + pad, 3),
+                 np.float32)
+  for i in range(b):
+    for j, col in enumerate(columns):
+      top, left = pad + i * (h + pad), pad + j * (w + pad)
+      grid[top:top + h, left:left + w] = col[i]
+  return np.round(np.clip(grid, 0, 1) * 255).astype(np.uint8)
+
+
+def save_png(path: str, array: np.ndarray) -> None:
+  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+  Image.fromarray(array).save(path)
+
+
+def read_metrics(path: str) -> list[dict]:
+  """The records of a metrics.jsonl file (empty if it does not exist)."""
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+def _plain(value):
+  """A JSON-able Python scalar of a NumPy / JAX scalar."""
+  if isinstance(value, (bool, str)):
+    return value
+  if isinstance(value, (int, np.integer)):
+    return int(value)
+  if isinstance(value, (float, np.floating, np.ndarray)):
+    return float(value)
+  return value
+
+
+class MetricsLog:
+  """Appends metrics to ``WORKDIR/metrics.jsonl`` and TensorBoard events to
+  ``WORKDIR/tensorboard`` (tensorboardX: no TensorFlow needed).
+
+  On resume from step ``start``, records past it (logged by the interrupted
+  run after its last checkpoint) are dropped, so each step appears once.
+  """
+
+  def __init__(self, workdir: str, start: int = 0, tensorboard: bool = True):
+    self.path = os.path.join(workdir, "metrics.jsonl")
+    os.makedirs(workdir, exist_ok=True)
+    kept = [r for r in read_metrics(self.path) if r.get("step", 0) <= start]
+    with open(self.path, "w") as f:
+      f.writelines(json.dumps(r) + "\n" for r in kept)
+    self._writer = None
+    if tensorboard:
+      from tensorboardX import SummaryWriter  # pylint: disable=import-outside-toplevel
+      self._writer = SummaryWriter(os.path.join(workdir, "tensorboard"),
+                                   purge_step=start + 1 if start else None)
+
+  def write(self, step: int, record: Mapping) -> None:
+    record = {"step": int(step), **{k: _plain(v) for k, v in record.items()}}
+    with open(self.path, "a") as f:
+      f.write(json.dumps(record) + "\n")
+    if self._writer is not None:
+      for k, v in record.items():
+        if k != "step" and isinstance(v, float):
+          self._writer.add_scalar(k, v, step)
+
+  def image(self, step: int, tag: str, grid: np.ndarray) -> None:
+    if self._writer is not None:
+      self._writer.add_image(tag, grid, step, dataformats="HWC")
+
+  def close(self) -> None:
+    if self._writer is not None:
+      self._writer.close()

@@ -1,0 +1,221 @@
+"""The training state and one pure step function per phase (paper, section 4.4).
+
+The state is a pytree: ``{'step', 'g': {'params', 'batch_stats'}, 'g_opt',
+'d', 'd_opt'}``, with separate optax states for the generator and the
+discriminators. Phase 1 trains the generator on L_MSE; phase 2 the
+discriminators on L_D with the generator fixed; phase 3 (joint) a D step and
+then a G step on the same batch. The discriminators judge the composite
+(known pixels of the real image, generated pixels in the holes) against the
+real image, as in Iizuka et al.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from pconvgan import checks
+from pconvgan import discriminator
+from pconvgan import generator
+from pconvgan import losses
+
+PHASES = ("generator", "discriminator", "joint")
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimConfig:
+  """Adam for each network (the authors' code: Adam's defaults).
+
+  g_learning_rate, g_b1, g_b2: the generator's Adam.
+  d_learning_rate, d_b1, d_b2: the discriminators' Adam.
+  """
+  g_learning_rate: float = 1e-3
+  g_b1: float = 0.9
+  g_b2: float = 0.999
+  d_learning_rate: float = 1e-3
+  d_b1: float = 0.9
+  d_b2: float = 0.999
+
+  def __post_init__(self):
+    for name in ("g_learning_rate", "d_learning_rate"):
+      if not getattr(self, name) > 0:
+        raise ValueError(f"optim.{name} must be > 0, got {getattr(self, name)}")
+    for name in ("g_b1", "g_b2", "d_b1", "d_b2"):
+      if not 0 <= getattr(self, name) < 1:
+        raise ValueError(f"optim.{name} must be in [0, 1), got {getattr(self, name)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class LossConfig:
+  """Loss weights. valid_weight: of L_MSE- in L_MSE; adv_weight: lambda of L_G."""
+  valid_weight: float = losses.VALID_WEIGHT
+  adv_weight: float = losses.ADV_WEIGHT
+
+  def __post_init__(self):
+    for name in ("valid_weight", "adv_weight"):
+      if getattr(self, name) < 0:
+        raise ValueError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
+
+
+def make_optimizers(config) -> tuple[optax.GradientTransformation,
+                                     optax.GradientTransformation]:
+  cfg = checks.as_config(OptimConfig, config)
+  return (optax.adam(cfg.g_learning_rate, cfg.g_b1, cfg.g_b2),
+          optax.adam(cfg.d_learning_rate, cfg.d_b1, cfg.d_b2))
+
+
+def init_state(key: jax.Array, image_size: int, g_config, d_config,
+               g_tx: optax.GradientTransformation,
+               d_tx: optax.GradientTransformation) -> dict:
+  """A fresh training state for square images of ``image_size``."""
+  g_key, d_key = jax.random.split(key)
+  g = generator.init_generator(g_key, g_config)
+  d = discriminator.init_discriminator(d_key, (image_size, image_size), d_config)
+  return {"step": jnp.zeros((), jnp.int32), "g": g, "g_opt": g_tx.init(g["params"]),
+          "d": d, "d_opt": d_tx.init(d)}
+
+
+def composite(output: jax.Array, image: jax.Array, mask: jax.Array) -> jax.Array:
+  """Known pixels of ``image``, ``output`` in the holes."""
+  return mask * image + (1.0 - mask) * output
+
+
+def _generate(g_params, batch_stats, image, mask, g_config):
+  return generator.apply_generator(
+      {"params": g_params, "batch_stats": batch_stats}, image, mask, train=True,
+      config=g_config)
+
+
+def _discriminator_update(state, image, fake, d_tx):
+  """One Adam step of the discriminators on L_D; returns (d, d_opt, metrics)."""
+  def loss_fn(d_params):
+    real_logits = discriminator.apply_discriminator(d_params, image)
+    fake_logits = discriminator.apply_discriminator(d_params, fake)
+    loss = losses.discriminator_loss(real_logits, fake_logits)
+    return loss, (real_logits, fake_logits)
+  (loss, (real, fake_l)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+      state["d"])
+  updates, d_opt = d_tx.update(grads, state["d_opt"], state["d"])
+  metrics = {"d_loss": loss, "d_real": jnp.mean(jax.nn.sigmoid(real)),
+             "d_fake": jnp.mean(jax.nn.sigmoid(fake_l))}
+  return optax.apply_updates(state["d"], updates), d_opt, metrics
+
+
+def generator_step(state: dict, batch: dict, *, g_tx, g_config, loss_config
+                   ) -> tuple[dict, dict]:
+  """Phase 1: the generator on L_MSE. Discriminators untouched."""
+  image, mask = batch["image"], batch["mask"]
+
+  def loss_fn(g_params):
+    out, stats = _generate(g_params, state["g"]["batch_stats"], image, mask,
+                           g_config)
+    hole = losses.mse_hole(out, image, mask)
+    valid = losses.mse_valid(out, image, mask)
+    return hole + loss_config.valid_weight * valid, (stats, hole, valid)
+
+  (loss, (stats, hole, valid)), grads = jax.value_and_grad(
+      loss_fn, has_aux=True)(state["g"]["params"])
+  updates, g_opt = g_tx.update(grads, state["g_opt"], state["g"]["params"])
+  new = dict(state, step=state["step"] + 1, g_opt=g_opt,
+             g={"params": optax.apply_updates(state["g"]["params"], updates),
+                "batch_stats": stats})
+  return new, {"mse": loss, "mse_hole": hole, "mse_valid": valid}
+
+
+def discriminator_step(state: dict, batch: dict, *, d_tx, g_config
+                       ) -> tuple[dict, dict]:
+  """Phase 2: the discriminators on L_D; the generator (and its statistics) fixed."""
+  image, mask = batch["image"], batch["mask"]
+  out, _ = _generate(state["g"]["params"], state["g"]["batch_stats"], image,
+                     mask, g_config)
+  fake = jax.lax.stop_gradient(composite(out, image, mask))
+  d, d_opt, metrics = _discriminator_update(state, image, fake, d_tx)
+  return dict(state, step=state["step"] + 1, d=d, d_opt=d_opt), metrics
+
+
+def joint_step(state: dict, batch: dict, *, g_tx, d_tx, g_config, loss_config
+               ) -> tuple[dict, dict]:
+  """Phase 3: a D step, then a G step on L_G against the updated D.
+
+  The generator runs forward once: its parameters do not change in the D
+  step, so that forward and its pull-back serve both updates, exactly as two
+  separate steps on the same batch would compute them.
+  """
+  image, mask = batch["image"], batch["mask"]
+  g_params = state["g"]["params"]
+  out, pull_back, stats = jax.vjp(
+      lambda p: _generate(p, state["g"]["batch_stats"], image, mask, g_config),
+      g_params, has_aux=True)
+  fake = jax.lax.stop_gradient(composite(out, image, mask))
+  d, d_opt, d_metrics = _discriminator_update(state, image, fake, d_tx)
+
+  def g_loss_fn(out):
+    hole = losses.mse_hole(out, image, mask)
+    valid = losses.mse_valid(out, image, mask)
+    logits = discriminator.apply_discriminator(d, composite(out, image, mask))
+    adv = losses.adversarial_loss(logits)
+    mse = hole + loss_config.valid_weight * valid
+    return mse + loss_config.adv_weight * adv, (mse, hole, valid, adv)
+
+  (g_loss, (mse, hole, valid, adv)), out_grad = jax.value_and_grad(
+      g_loss_fn, has_aux=True)(out)
+  (grads,) = pull_back(out_grad)
+  updates, g_opt = g_tx.update(grads, state["g_opt"], g_params)
+  new = {"step": state["step"] + 1, "d": d, "d_opt": d_opt, "g_opt": g_opt,
+         "g": {"params": optax.apply_updates(g_params, updates),
+               "batch_stats": stats}}
+  metrics = dict(d_metrics, g_loss=g_loss, mse=mse, mse_hole=hole,
+                 mse_valid=valid, adv=adv)
+  return new, metrics
+
+
+def make_mesh(devices=None) -> Mesh:
+  """A one-axis ('data') mesh over ``devices`` (default: every device)."""
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  devices = jax.devices() if devices is None else devices
+  return Mesh(np.asarray(devices), ("data",))
+
+
+def shardings(mesh: Mesh) -> tuple[NamedSharding, NamedSharding]:
+  """(replicated, batch-sharded along 'data')."""
+  return NamedSharding(mesh, PartitionSpec()), NamedSharding(mesh, PartitionSpec("data"))
+
+
+def make_steps(mesh: Mesh, g_tx, d_tx, g_config, loss_config
+               ) -> dict[str, Callable]:
+  """Phase name -> jitted ``step(state, batch) -> (state, metrics)``.
+
+  The state is replicated over the mesh and donated; the batch is sharded
+  along its first axis, so batch norm and the losses see the global batch.
+  """
+  g_config = checks.as_config(generator.GeneratorConfig, g_config)
+  loss_config = checks.as_config(LossConfig, loss_config)
+  replicated, batch = shardings(mesh)
+  fns = {
+      "generator": functools.partial(generator_step, g_tx=g_tx,
+                                     g_config=g_config, loss_config=loss_config),
+      "discriminator": functools.partial(discriminator_step, d_tx=d_tx,
+                                         g_config=g_config),
+      "joint": functools.partial(joint_step, g_tx=g_tx, d_tx=d_tx,
+                                 g_config=g_config, loss_config=loss_config),
+  }
+  return {name: jax.jit(fn, in_shardings=(replicated, batch),
+                        out_shardings=(replicated, replicated),
+                        donate_argnums=0)
+          for name, fn in fns.items()}
+
+
+def phase_of(step: int, phase_steps: tuple[int, int, int]) -> str:
+  """The phase that step ``step`` (0-based) belongs to."""
+  n1, n2, _ = phase_steps
+  if step < n1:
+    return PHASES[0]
+  if step < n1 + n2:
+    return PHASES[1]
+  return PHASES[2]

@@ -1,0 +1,213 @@
+"""The training loop: three phases, data parallelism, checkpoints, resume, logs.
+
+``train(config, workdir)`` validates the whole config, builds the data loaders
+(which check every image path), then resumes from the latest checkpoint in
+``workdir/checkpoints`` if there is one, and runs the phases of
+``config.train.phase_steps`` to the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from typing import Any
+
+import jax
+import numpy as np
+from tqdm import tqdm
+
+from pconvgan import checkpoint
+from pconvgan import checks
+from pconvgan import data
+from pconvgan import discriminator
+from pconvgan import generator
+from pconvgan import masks
+from pconvgan import reporting
+from pconvgan import steps
+
+# Config sections that must match a checkpoint's for it to be resumed.
+ARCHITECTURE = ("model", "discriminator")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+  """The schedule and its reporting.
+
+  batch_size: global batch, split over every device of every process.
+  phase_steps: iterations of (generator only, discriminators only, joint).
+  log_every: steps between metrics records.
+  sample_every: steps between PNG sample grids (0 = only at the end).
+  checkpoint_every: steps between checkpoints (also at every phase boundary).
+  keep_checkpoints: how many recent checkpoints are kept.
+  sample_count: test images in each sample grid.
+  """
+  batch_size: int = 16
+  phase_steps: tuple = (25_000, 6_000, 94_000)
+  log_every: int = 50
+  sample_every: int = 1000
+  checkpoint_every: int = 1000
+  keep_checkpoints: int = 3
+  sample_count: int = 4
+
+  def __post_init__(self):
+    if self.batch_size < 1:
+      raise ValueError(f"train.batch_size must be >= 1, got {self.batch_size}")
+    if len(self.phase_steps) != 3 or any(n < 0 for n in self.phase_steps):
+      raise ValueError("train.phase_steps must be three step counts >= 0 "
+                       f"(generator, discriminators, joint), got {self.phase_steps}")
+    for name in ("log_every", "checkpoint_every", "keep_checkpoints",
+                 "sample_count"):
+      if getattr(self, name) < 1:
+        raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")
+    if self.sample_every < 0:
+      raise ValueError(f"train.sample_every must be >= 0, got {self.sample_every}")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+  """A run's config, every section validated."""
+  seed: int
+  model: generator.GeneratorConfig
+  discriminator: discriminator.DiscriminatorConfig
+  data: data.DataConfig
+  mask: masks.MaskConfig
+  loss: steps.LossConfig
+  optim: steps.OptimConfig
+  train: TrainConfig
+
+
+SECTIONS = {"model": generator.GeneratorConfig,
+            "discriminator": discriminator.DiscriminatorConfig,
+            "data": data.DataConfig, "mask": masks.MaskConfig,
+            "loss": steps.LossConfig, "optim": steps.OptimConfig,
+            "train": TrainConfig}
+
+
+def parse_config(config: Any) -> RunConfig:
+  """Validates a ConfigDict (or dict) of a run; errors name the field."""
+  get = config.get if hasattr(config, "get") else lambda k, d=None: d
+  unknown = sorted(set(config.keys()) - set(SECTIONS) - {"seed"})
+  if unknown:
+    raise ValueError(f"unknown config sections {unknown}; known: "
+                     f"{sorted(SECTIONS) + ['seed']}")
+  parsed = {}
+  for name, cls in SECTIONS.items():
+    try:
+      parsed[name] = checks.as_config(cls, get(name))
+    except (TypeError, ValueError) as e:
+      raise ValueError(f"config.{name}: {e}") from None
+  return RunConfig(seed=int(get("seed", 0)), **parsed)
+
+
+class NonFiniteLossError(RuntimeError):
+  """A loss became inf or NaN; the run stopped before saving that state."""
+
+
+def _check_resumable(saved: dict, current: dict, directory: str) -> None:
+  for name in ARCHITECTURE:
+    if saved.get(name) != current.get(name):
+      raise ValueError(
+          f"the checkpoints in {directory} are of another model: config.{name} "
+          f"was {saved.get(name)}, is now {current.get(name)}; use another "
+          f"--workdir or the same config")
+
+
+def _device_batch(batch: dict, sharding) -> dict:
+  return {k: jax.make_array_from_process_local_data(sharding, batch[k])
+          for k in ("image", "mask")}
+
+
+def _metrics_text(metrics: dict) -> str:
+  keys = ("mse", "d_loss", "g_loss")
+  return " ".join(f"{k}={metrics[k]:.4g}" for k in keys if k in metrics)
+
+
+def train(config: Any, workdir: str, *, devices=None, progress: bool = True
+          ) -> dict:
+  """Runs (or resumes) training; returns the last metrics record."""
+  run = parse_config(config)
+  config_json = checkpoint.config_to_json(config)
+  t = run.train
+  mesh = steps.make_mesh(devices)
+  n_devices = mesh.devices.size
+  if t.batch_size % n_devices:
+    raise ValueError(f"train.batch_size {t.batch_size} must be a multiple of the "
+                     f"{n_devices} devices")
+  train_loader, test_loader = data.loaders_from_config(
+      run.data, run.mask, t.batch_size, eval_batch_size=t.sample_count)
+  sample = next(iter(test_loader))
+  data_iter = iter(train_loader)
+
+  g_tx, d_tx = steps.make_optimizers(run.optim)
+  replicated, batch_sharding = steps.shardings(mesh)
+  state = steps.init_state(jax.random.key(run.seed), run.data.image_size,
+                           run.model, run.discriminator, g_tx, d_tx)
+  state = jax.device_put(state, replicated)
+  step_fns = steps.make_steps(mesh, g_tx, d_tx, run.model, run.loss)
+  infer = jax.jit(lambda g, x, m: generator.apply_generator(g, x, m,
+                                                            config=run.model))
+
+  mngr = checkpoint.manager(f"{workdir}/checkpoints", t.keep_checkpoints)
+  start = mngr.latest_step()
+  if start is not None:
+    saved = mngr.restore(start, args=checkpoint.ocp.args.Composite(
+        config=checkpoint.ocp.args.JsonRestore()))["config"]
+    _check_resumable(saved, config_json, f"{workdir}/checkpoints")
+    state = checkpoint.restore(mngr, start,
+                               checkpoint.abstract_like(state, replicated),
+                               data_iter)
+    print(f"resumed from {workdir}/checkpoints/{start}", file=sys.stderr)
+  step = int(start or 0)
+  total = sum(t.phase_steps)
+  boundaries = {t.phase_steps[0], t.phase_steps[0] + t.phase_steps[1], total}
+  log = reporting.MetricsLog(workdir, start=step)
+  bar = tqdm(total=total, initial=step, unit="step", disable=not progress,
+             dynamic_ncols=True, file=sys.stderr, mininterval=1.0)
+  record, skipped, seen, tick = {}, 0, 0, time.perf_counter()
+
+  def write_samples(step):
+    out = infer(state["g"], sample["image"], sample["mask"])
+    grid = reporting.sample_grid(sample["image"], sample["mask"],
+                                 np.asarray(out))
+    reporting.save_png(f"{workdir}/samples/step_{step:07d}.png", grid)
+    log.image(step, "samples", grid)
+
+  try:
+    while step < total:
+      phase = steps.phase_of(step, t.phase_steps)
+      batch = next(data_iter)
+      skipped += int(batch["skipped"].sum())
+      state, metrics = step_fns[phase](state, _device_batch(batch, batch_sharding))
+      metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+      bad = [k for k, v in metrics.items() if not np.isfinite(v)]
+      if bad:
+        raise NonFiniteLossError(
+            f"non-finite {', '.join(bad)} at step {step + 1} in phase "
+            f"'{phase}' ({_metrics_text(metrics)}); stopped without saving it: "
+            f"the last good checkpoint is {mngr.latest_step()} in "
+            f"{workdir}/checkpoints")
+      step += 1
+      seen += t.batch_size
+      bar.set_description(phase, refresh=False)
+      bar.set_postfix_str(_metrics_text(metrics), refresh=False)
+      bar.update(1)
+      if step % t.log_every == 0 or step in boundaries:
+        now = time.perf_counter()
+        record = dict(metrics, phase=phase, images_per_s=seen / (now - tick),
+                      skipped_images=skipped)
+        log.write(step, record)
+        seen, tick = 0, now
+      if (t.sample_every and step % t.sample_every == 0) or step == total:
+        write_samples(step)
+      if step % t.checkpoint_every == 0 or step in boundaries:
+        checkpoint.save(mngr, step, state, data_iter, config_json)
+  finally:
+    bar.close()
+    mngr.wait_until_finished()
+    mngr.close()
+    log.close()
+  if skipped:
+    print(f"skipped {skipped} unreadable images (named in the warnings above)",
+          file=sys.stderr)
+  return dict(record, step=step)

@@ -1,0 +1,140 @@
+"""The phase steps: what each one changes, the joint step against two separate
+steps, and a two-device data-parallel step against the one-device step."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from pconvgan import discriminator
+from pconvgan import generator
+from pconvgan import losses
+from pconvgan import steps
+
+G_CFG = generator.GeneratorConfig(width=0.125)
+D_CFG = {"width": 0.125, "fc_features": 8}
+LOSS = steps.LossConfig(adv_weight=0.5)  # large, so the adversarial term shows
+
+
+def setup(batch_size=4, size=32, sgd=False):
+  """(g_tx, d_tx, state, batch). SGD is linear in the gradient, so results that
+  differ only in float summation order stay close; Adam's first step (~sign(g))
+  would magnify that noise in tiny gradients."""
+  if sgd:
+    g_tx, d_tx = optax.sgd(1.0), optax.sgd(1.0)
+  else:
+    g_tx, d_tx = steps.make_optimizers({"g_learning_rate": 1e-2,
+                                        "d_learning_rate": 1e-2})
+  state = steps.init_state(jax.random.key(0), size, G_CFG, D_CFG, g_tx, d_tx)
+  images = jax.random.uniform(jax.random.key(1), (batch_size, size, size, 3))
+  mask = jnp.ones((batch_size, size, size, 1)).at[:, 8:20, 4:12].set(0)
+  return g_tx, d_tx, state, {"image": images, "mask": mask}
+
+
+def host(tree):
+  return jax.tree.map(np.asarray, tree)
+
+
+def same(a, b):
+  return all(np.array_equal(x, y) for x, y in
+             zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+def all_differ(a, b):
+  return all(not np.array_equal(x, y) for x, y in
+             zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+@pytest.mark.parametrize("phase", steps.PHASES)
+def test_each_phase_changes_only_what_it_should(phase):
+  g_tx, d_tx, state, batch = setup()
+  before = host(state)
+  fns = steps.make_steps(steps.make_mesh(jax.devices()[:1]), g_tx, d_tx, G_CFG,
+                         LOSS)
+  after, metrics = fns[phase](state, batch)
+  after = host(after)
+  assert int(after["step"]) == 1
+  assert all(np.isfinite(float(v)) for v in metrics.values())
+  trains_g = phase in ("generator", "joint")
+  trains_d = phase in ("discriminator", "joint")
+  for part in ("g", "g_opt"):
+    assert (all_differ if trains_g else same)(before[part]["params"] if part == "g"
+                                               else before[part],
+                                               after[part]["params"] if part == "g"
+                                               else after[part]) or part == "g_opt"
+  assert same(before["g"], after["g"]) != trains_g
+  assert same(before["g_opt"], after["g_opt"]) != trains_g
+  assert same(before["d"], after["d"]) != trains_d
+  assert same(before["d_opt"], after["d_opt"]) != trains_d
+  if trains_g:
+    assert all_differ(before["g"]["params"], after["g"]["params"])
+    assert all_differ(before["g"]["batch_stats"], after["g"]["batch_stats"])
+  if trains_d:
+    assert all_differ(before["d"], after["d"])
+
+
+def test_joint_step_equals_a_d_step_then_a_g_step():
+  g_tx, d_tx, state, batch = setup(sgd=True)
+  joint, metrics = steps.joint_step(host(state), batch, g_tx=g_tx, d_tx=d_tx,
+                                    g_config=G_CFG, loss_config=LOSS)
+  # Reference: the discriminator step of phase 2, then a plain G step on L_G.
+  after_d, _ = steps.discriminator_step(host(state), batch, d_tx=d_tx,
+                                        g_config=G_CFG)
+  image, mask = batch["image"], batch["mask"]
+
+  def g_loss(params):
+    out, stats = generator.apply_generator(
+        {"params": params, "batch_stats": state["g"]["batch_stats"]}, image,
+        mask, train=True, config=G_CFG)
+    fake = mask * image + (1 - mask) * out
+    logits = discriminator.apply_discriminator(after_d["d"], fake)
+    return (losses.generator_loss(out, image, mask, logits, LOSS.adv_weight,
+                                  LOSS.valid_weight), stats)
+
+  (value, stats), grads = jax.value_and_grad(g_loss, has_aux=True)(
+      state["g"]["params"])
+  updates, _ = g_tx.update(grads, state["g_opt"], state["g"]["params"])
+  want_params = optax.apply_updates(state["g"]["params"], updates)
+  np.testing.assert_allclose(metrics["g_loss"], value, rtol=1e-5)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4,
+                                                       atol=1e-6),
+               joint["g"]["params"], want_params)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5),
+               joint["g"]["batch_stats"], stats)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4,
+                                                       atol=1e-6),
+               joint["d"], after_d["d"])
+  # The adversarial term matters: without it the G update differs.
+  no_adv, _ = steps.joint_step(host(state), batch, g_tx=g_tx, d_tx=d_tx,
+                               g_config=G_CFG,
+                               loss_config=steps.LossConfig(adv_weight=0.0))
+  assert not same(host(no_adv["g"]["params"]), host(joint["g"]["params"]))
+
+
+@pytest.mark.parametrize("phase", ["generator", "joint"])
+def test_two_device_step_equals_one_device_step(phase):
+  assert jax.device_count() >= 2, "conftest sets two CPU devices"
+  g_tx, d_tx, state, batch = setup(batch_size=4, sgd=True)
+  results = []
+  for devices in (jax.devices()[:1], jax.devices()[:2]):
+    mesh = steps.make_mesh(devices)
+    replicated, sharded = steps.shardings(mesh)
+    fns = steps.make_steps(mesh, g_tx, d_tx, G_CFG, LOSS)
+    s = jax.device_put(host(state), replicated)
+    b = jax.device_put(batch, sharded)
+    out, metrics = fns[phase](s, b)
+    assert len(b["image"].sharding.device_set) == len(devices)
+    results.append((host(out), host(metrics)))
+  (one, m1), (two, m2) = results
+  for k in m1:
+    np.testing.assert_allclose(m1[k], m2[k], rtol=1e-5, err_msg=k)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4,
+                                                       atol=1e-6), one, two)
+
+
+def test_phase_of_follows_the_schedule():
+  schedule = (3, 2, 4)
+  assert [steps.phase_of(s, schedule) for s in range(9)] == (
+      ["generator"] * 3 + ["discriminator"] * 2 + ["joint"] * 4)
+  assert steps.phase_of(0, (0, 0, 5)) == "joint"

@@ -1,0 +1,198 @@
+"""The training loop: checkpoints, resume after SIGKILL, bad configs, NaN, logs."""
+
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+import tiny_config
+from pconvgan import checkpoint
+from pconvgan import data
+from pconvgan import reporting
+from pconvgan import steps
+from pconvgan import training
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ONE_DEVICE = jax.devices()[:1]
+# Runs tiny_config in a fresh process that SIGKILLs itself when it is about to
+# run step number KILL_AT (1-based), i.e. mid-run, possibly mid-save.
+KILLER = """
+import os, signal, sys
+sys.path.insert(0, {tests!r})
+import tiny_config
+from pconvgan import steps, training
+make_steps = steps.make_steps
+calls = [0]
+def killing_make_steps(*args, **kwargs):
+  fns = make_steps(*args, **kwargs)
+  def wrap(fn):
+    def step(state, batch):
+      calls[0] += 1
+      if calls[0] == {kill_at}:
+        os.kill(os.getpid(), signal.SIGKILL)
+      return fn(state, batch)
+    return step
+  return {{name: wrap(fn) for name, fn in fns.items()}}
+steps.make_steps = killing_make_steps
+training.train(tiny_config.get_config(), {workdir!r}, progress=False)
+"""
+
+
+def losses_by_step(workdir):
+  return {r["step"]: {k: v for k, v in r.items()
+                      if k not in ("images_per_s", "phase")}
+          for r in reporting.read_metrics(os.path.join(workdir, "metrics.jsonl"))}
+
+
+def run_subprocess(code_or_args, **kwargs):
+  args = ([sys.executable, "-c", code_or_args] if isinstance(code_or_args, str)
+          else [sys.executable] + code_or_args)
+  return subprocess.run(args, cwd=ROOT, capture_output=True, text=True,
+                        timeout=300, **kwargs)
+
+
+def test_uninterrupted_and_killed_then_resumed_runs_log_the_same_losses(tmp_path):
+  config = tiny_config.get_config()
+  straight = str(tmp_path / "straight")
+  training.train(config, straight, devices=ONE_DEVICE, progress=False)
+  want = losses_by_step(straight)
+  assert sorted(want) == list(range(1, 9))
+  # Saved every 2 steps and at the phase ends (3, 5, 8); the last 3 kept.
+  assert sorted(os.listdir(os.path.join(straight, "checkpoints"))) == [
+      "5", "6", "8"]
+
+  killed = str(tmp_path / "killed")
+  code = KILLER.format(tests=os.path.join(ROOT, "tests"), kill_at=6,
+                       workdir=killed)
+  result = run_subprocess(code)
+  assert result.returncode == -9, result.stderr[-2000:]
+  latest = checkpoint.manager(os.path.join(killed, "checkpoints"),
+                              read_only=True).latest_step()
+  assert latest in (4, 5)  # step 6 never ran
+  result = run_subprocess(code.replace("kill_at", "never").replace(
+      "== 6:", "== -1:"))
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "resumed from" in result.stderr
+  got = losses_by_step(killed)
+  assert sorted(got) == sorted(want)
+  for step in want:
+    for k, v in want[step].items():
+      np.testing.assert_allclose(got[step][k], v, rtol=1e-5,
+                                 err_msg=f"{k} at step {step}")
+
+
+def test_checkpoint_round_trip_and_restore_onto_two_devices(tmp_path):
+  config = training.parse_config(tiny_config.get_config())
+  g_tx, d_tx = steps.make_optimizers(config.optim)
+  state = steps.init_state(jax.random.key(3), 32, config.model,
+                           config.discriminator, g_tx, d_tx)
+  loader = data.make_loader(data.list_images(data.demo_folder()), batch_size=2,
+                            image_size=32, mask_config={"kind": "box"})
+  it = iter(loader)
+  next(it)
+  mngr = checkpoint.manager(str(tmp_path / "ckpt"))
+  checkpoint.save(mngr, 7, state, it, {"note": "test"})
+  mngr.wait_until_finished()
+  want_next = next(it)
+
+  for devices in (jax.devices()[:1], jax.devices()[:2]):
+    replicated, _ = steps.shardings(steps.make_mesh(devices))
+    fresh = iter(loader)
+    restored = checkpoint.restore(
+        mngr, mngr.latest_step(), checkpoint.abstract_like(state, replicated),
+        fresh)
+    for a, b in zip(jax.tree.leaves(state), jax.tree.leaves(restored)):
+      np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+      assert b.sharding.device_set == set(devices)
+    np.testing.assert_array_equal(next(fresh)["image"], want_next["image"])
+  mngr.close()
+
+
+def test_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint(
+    tmp_path, monkeypatch):
+  config = tiny_config.get_config()
+  crop = data.crop_to_array
+  calls = [0]
+
+  def poisoned(*args, **kwargs):
+    calls[0] += 1
+    array = crop(*args, **kwargs)
+    # 1 sample image, then 2 steps of 4 images; step 3 gets a NaN.
+    return array * np.nan if calls[0] > 1 + 2 * 4 else array
+
+  monkeypatch.setattr(data, "crop_to_array", poisoned)
+  workdir = str(tmp_path / "run")
+  with pytest.raises(training.NonFiniteLossError,
+                     match=r"non-finite .*mse.* at step 3 in phase 'generator'.*"
+                           r"last good checkpoint is 2"):
+    training.train(config, workdir, devices=ONE_DEVICE, progress=False)
+  mngr = checkpoint.manager(os.path.join(workdir, "checkpoints"), read_only=True)
+  assert mngr.all_steps() == [2]
+
+
+def test_bad_configs_are_refused_before_any_work(tmp_path):
+  cases = [
+      (["--config.train.batch_sizes=8"], "batch_sizes"),
+      (["--config.train.batch_size=0"], "train.batch_size must be >= 1"),
+      (["--config.mask.kind=circles"], "mask kind must be one of"),
+      (["--config.data.source=folder", f"--config.data.path={tmp_path}/none"],
+       f"image folder not found: {tmp_path}/none"),
+  ]
+  for overrides, message in cases:
+    result = run_subprocess(["train.py", "--config", "tests/tiny_config.py",
+                             f"--workdir={tmp_path}/w"] + overrides)
+    assert result.returncode != 0, overrides
+    assert message in result.stderr, (overrides, result.stderr[-1500:])
+    assert not os.path.exists(tmp_path / "w" / "checkpoints"), overrides
+  result = run_subprocess(["train.py", "--config", "configs/nope.py"])
+  assert result.returncode != 0 and "nope.py" in result.stderr
+
+
+def test_parse_config_names_the_section():
+  config = tiny_config.get_config()
+  config.unlock()
+  config.model.depth = 3
+  with pytest.raises(ValueError, match=r"config.model: unknown GeneratorConfig "
+                                       r"fields \['depth'\]"):
+    training.parse_config(config)
+
+
+def test_resuming_with_another_architecture_is_refused(tmp_path):
+  config = tiny_config.get_config()
+  config.train.phase_steps = (2, 0, 0)
+  training.train(config, str(tmp_path), devices=ONE_DEVICE, progress=False)
+  config.model.width = 0.25
+  with pytest.raises(ValueError, match="of another model: config.model"):
+    training.train(config, str(tmp_path), devices=ONE_DEVICE, progress=False)
+
+
+def test_metrics_log_drops_records_past_the_resumed_step(tmp_path):
+  log = reporting.MetricsLog(str(tmp_path), tensorboard=False)
+  for step in range(1, 6):
+    log.write(step, {"loss": np.float32(step), "skipped_images": 0})
+  log.close()
+  log = reporting.MetricsLog(str(tmp_path), start=3, tensorboard=False)
+  log.write(4, {"loss": 40.0})
+  records = reporting.read_metrics(str(tmp_path / "metrics.jsonl"))
+  assert [(r["step"], r["loss"]) for r in records] == [
+      (1, 1.0), (2, 2.0), (3, 3.0), (4, 40.0)]
+  assert records[0]["skipped_images"] == 0 and isinstance(
+      records[0]["skipped_images"], int)
+
+
+def test_sample_grid_layout():
+  image = np.full((2, 4, 5, 3), 0.5, np.float32)
+  mask = np.ones((2, 4, 5, 1), np.float32)
+  mask[:, 1:3, 1:3] = 0
+  output = np.zeros_like(image)
+  grid = reporting.sample_grid(image, mask, output, pad=1)
+  assert grid.shape == (2 * 5 + 1, 4 * 6 + 1, 3) and grid.dtype == np.uint8
+  row = grid[1:5]
+  masked, out, filled, truth = (row[:, 1 + j * 6:6 + j * 6] for j in range(4))
+  assert masked[1, 1, 0] == 255 and masked[0, 0, 0] == 128  # hole shown white
+  assert out.max() == 0
+  assert filled[1, 1, 0] == 0 and filled[0, 0, 0] == 128
+  assert (truth == 128).all()

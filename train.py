@@ -1,0 +1,47 @@
+"""Trains pconvgan: ``python train.py --config configs/base.py [--workdir DIR]``.
+
+Override any config field with ``--config.SECTION.FIELD=VALUE``, e.g.
+``--config.train.batch_size=8``. Running the same command again resumes from
+the last checkpoint in ``WORKDIR/checkpoints``.
+"""
+
+import os
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+from ml_collections import config_flags
+
+from pconvgan import distributed
+from pconvgan import training
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Path to a config file, e.g. configs/base.py.",
+    lock_config=True)
+_WORKDIR = flags.DEFINE_string(
+    "workdir", None, "Directory of checkpoints, metrics and samples "
+    "(default: runs/<config name>).")
+flags.mark_flags_as_required(["config"])
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO
+  distributed.initialize_if_requested()
+  config = _CONFIG.value
+  workdir = _WORKDIR.value or os.path.join(
+      "runs", os.path.splitext(os.path.basename(flags.FLAGS["config"].config_filename))[0])
+  try:
+    training.parse_config(config)  # refuse a bad config before any work
+    result = training.train(config, workdir)
+  except (ValueError, FileNotFoundError, training.NonFiniteLossError) as e:
+    print(f"train.py: error: {e}", file=sys.stderr)
+    sys.exit(1)
+  print(f"done: step {result.get('step')} in {workdir} "
+        f"(metrics.jsonl, samples/, checkpoints/)")
+
+
+if __name__ == "__main__":
+  app.run(main)
