@@ -63,3 +63,59 @@ def config_to_json(config: Any) -> dict:
   if hasattr(config, "to_json_best_effort"):
     return json.loads(config.to_json_best_effort())
   return json.loads(json.dumps(config, default=str))
+
+
+def resolve(path: str) -> tuple[str, int]:
+  """(checkpoints directory, step) for a workdir, a checkpoints directory (its
+  latest step) or one step's directory. Errors name the path."""
+  path = os.path.abspath(os.path.expanduser(path))
+  if not os.path.exists(path):
+    raise FileNotFoundError(f"checkpoint not found: {path}")
+  if os.path.isdir(os.path.join(path, "checkpoints")):
+    path = os.path.join(path, "checkpoints")
+  name = os.path.basename(path.rstrip("/"))
+  if name.isdigit() and os.path.isdir(os.path.join(path, "state")):
+    return os.path.dirname(path), int(name)
+  steps = sorted(int(n) for n in os.listdir(path) if n.isdigit()
+                 and os.path.isdir(os.path.join(path, n, "state"))) if (
+                     os.path.isdir(path)) else []
+  if not steps:
+    raise ValueError(f"{path} is not a pconvgan checkpoint: expected a "
+                     "directory written by train.py (a workdir, its "
+                     "checkpoints/ folder, or one step's folder)")
+  return path, steps[-1]
+
+
+def load_generator(path: str) -> tuple[dict, Any, dict, int]:
+  """Restores only what inference needs from a train.py checkpoint.
+
+  Returns ``(variables, generator_config, run_config, step)``: the generator's
+  parameters and batch statistics (not the discriminators or optimiser
+  states), its GeneratorConfig, the run's config as a dict, and the step.
+  """
+  from pconvgan import generator  # pylint: disable=import-outside-toplevel
+  directory, step = resolve(path)
+  mngr = ocp.CheckpointManager(
+      directory, options=ocp.CheckpointManagerOptions(
+          create=False, enable_async_checkpointing=False),
+      item_names=ITEMS,
+      item_handlers={"state": ocp.PyTreeCheckpointHandler(),
+                     "config": ocp.JsonCheckpointHandler()})
+  try:
+    config = mngr.restore(step, args=ocp.args.Composite(
+        config=ocp.args.JsonRestore()))["config"]
+    g_config = generator.GeneratorConfig(**config["model"])
+    abstract = jax.eval_shape(
+        lambda: generator.init_generator(jax.random.key(0), g_config))
+    target = {"g": abstract}
+    restored = mngr.restore(step, args=ocp.args.Composite(
+        state=ocp.args.PyTreeRestore(
+            item=target,
+            restore_args=ocp.checkpoint_utils.construct_restore_args(target),
+            partial_restore=True)))["state"]
+  except (KeyError, TypeError, FileNotFoundError) as e:
+    raise ValueError(f"{directory}/{step} is not a readable pconvgan "
+                     f"checkpoint: {e}") from None
+  finally:
+    mngr.close()
+  return restored["g"], g_config, config, step

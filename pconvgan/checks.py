@@ -24,7 +24,7 @@ def check_image(image: jax.Array, name: str = "image",
     raise ValueError(
         f"{name} height and width must be positive multiples of {multiple}, got "
         f"{h}x{w} (shape {shape}); pad or resize it, e.g. with "
-        f"pconvgan.inpaint's reflect padding")
+        f"pconvgan.inpaint_photos.fill, which reflect-pads any size")
   if not jnp.issubdtype(image.dtype, jnp.floating):
     raise ValueError(
         f"{name} must be floating point in [0, 1], got dtype {image.dtype}; "

@@ -12,21 +12,27 @@ from PIL import Image
 HOLE_COLOUR = (1.0, 1.0, 1.0)  # how holes are shown in the masked input
 
 
+def image_grid(rows: list[list[np.ndarray]], pad: int = 2) -> np.ndarray:
+  """uint8 grid of float (H, W, 3) images in [0, 1], white between them."""
+  h, w, _ = np.shape(rows[0][0])
+  cols = max(len(r) for r in rows)
+  grid = np.ones((len(rows) * (h + pad) + pad, cols * (w + pad) + pad, 3),
+                 np.float32)
+  for i, row in enumerate(rows):
+    for j, image in enumerate(row):
+      top, left = pad + i * (h + pad), pad + j * (w + pad)
+      grid[top:top + h, left:left + w] = image
+  return np.round(np.clip(grid, 0, 1) * 255).astype(np.uint8)
+
+
 def sample_grid(image: np.ndarray, mask: np.ndarray, output: np.ndarray,
                 pad: int = 2) -> np.ndarray:
   """uint8 grid, one row per example: masked input | output | composite | truth."""
   image, mask, output = (np.asarray(a, np.float32) for a in (image, mask, output))
   masked = image * mask + (1 - mask) * np.asarray(HOLE_COLOUR, np.float32)
   filled = image * mask + (1 - mask) * output
-  columns = [masked, output, filled, image]
-  b, h, w, _ = image.shape
-  grid = np.ones((b * (h + pad) + pad, len(columns) * (w + pad) + pad, 3),
-                 np.float32)
-  for i in range(b):
-    for j, col in enumerate(columns):
-      top, left = pad + i * (h + pad), pad + j * (w + pad)
-      grid[top:top + h, left:left + w] = col[i]
-  return np.round(np.clip(grid, 0, 1) * 255).astype(np.uint8)
+  return image_grid([[masked[i], output[i], filled[i], image[i]]
+                     for i in range(len(image))], pad)
 
 
 def save_png(path: str, array: np.ndarray) -> None:

@@ -1,6 +1,39 @@
-"""Two simulated CPU devices for every test, set before JAX starts its backend,
-so that data-parallel steps can be compared with one-device steps in-process."""
+"""Test set-up, before JAX starts its backend.
 
-import jax
+- Two simulated CPU devices, so that data-parallel steps can be compared with
+  one-device steps in-process.
+- A compilation cache shared by the session and the subprocesses it starts
+  (through the environment): tests that train the same tiny model in several
+  processes compile each step once. Removed at exit.
+"""
+
+import atexit
+import os
+import shutil
+import tempfile
+
+_CACHE = tempfile.mkdtemp(prefix="pconvgan-test-xla-cache-")
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+os.environ["JAX_NUM_CPU_DEVICES"] = "2"
+os.environ["JAX_COMPILATION_CACHE_DIR"] = _CACHE
+os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
+
+import jax  # pylint: disable=wrong-import-position
 
 jax.config.update("jax_num_cpu_devices", 2)
+
+
+import pytest  # pylint: disable=wrong-import-position
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+  """A train.py workdir holding a one-step checkpoint of a tiny model."""
+  import tiny_config  # pylint: disable=import-outside-toplevel
+  from pconvgan import training  # pylint: disable=import-outside-toplevel
+  config = tiny_config.get_config()
+  config.train.phase_steps = (1, 0, 0)
+  workdir = str(tmp_path_factory.mktemp("tiny_run"))
+  training.train(config, workdir, devices=jax.devices()[:1], progress=False)
+  return workdir

@@ -22,6 +22,7 @@ ONE_DEVICE = jax.devices()[:1]
 KILLER = """
 import os, signal, sys
 sys.path.insert(0, {tests!r})
+import jax
 import tiny_config
 from pconvgan import steps, training
 make_steps = steps.make_steps
@@ -37,7 +38,8 @@ def killing_make_steps(*args, **kwargs):
     return step
   return {{name: wrap(fn) for name, fn in fns.items()}}
 steps.make_steps = killing_make_steps
-training.train(tiny_config.get_config(), {workdir!r}, progress=False)
+training.train(tiny_config.get_config(), {workdir!r}, progress=False,
+               devices=jax.devices()[:1])
 """
 
 

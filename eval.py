@@ -1,0 +1,107 @@
+"""Evaluates checkpoints against classical baselines on the same images and masks.
+
+    python eval.py --ckpt runs/demo
+    python eval.py --ckpt runs/base --ckpt runs/mse_only --ckpt runs/no_local \
+        --ckpt runs/plain_conv --data /data/places365/val_256 --masks freeform
+
+Restores only the generators. Test images: --data DIR, or the test split of
+the first checkpoint's config (or of --config). Masks: paper, box, freeform
+(Liu et al.'s six hole-ratio buckets in turn) or a folder of mask images
+(white = hole); by default the first checkpoint's. Reports hole L1 (%), PSNR,
+SSIM, sharpness and colour shift of each checkpoint, of the mean-colour fill
+and of OpenCV's Telea, overall and per bucket, and writes metrics.json,
+results.md and grid.png to --out.
+"""
+
+import json
+import os
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+from ml_collections import config_flags
+
+from pconvgan import checkpoint
+from pconvgan import checks
+from pconvgan import data
+from pconvgan import evaluation
+from pconvgan import masks
+from pconvgan import reporting
+
+_CKPT = flags.DEFINE_multi_string(
+    "ckpt", None, "A train.py workdir, checkpoints folder or step folder; "
+    "repeat for several models in one table.")
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Config whose data and mask sections define the test set "
+    "(default: the first checkpoint's).")
+_DATA = flags.DEFINE_string("data", None, "Folder of test images (all used).")
+_MASKS = flags.DEFINE_string(
+    "masks", None, "paper, box, freeform, or a folder of mask images.")
+_OUT = flags.DEFINE_string("out", None, "Output folder (default: "
+                           "<first workdir>/eval).")
+_LIMIT = flags.DEFINE_integer("limit", 0, "Evaluate the first N images only.")
+_BATCH = flags.DEFINE_integer("batch_size", 16, "Images per batch.")
+_MASK_SEED = flags.DEFINE_integer("mask_seed", 0, "Seed of the evaluation masks.")
+_GRID = flags.DEFINE_integer("grid", 4, "Examples in grid.png.")
+_BASELINES = flags.DEFINE_bool("baselines", True,
+                               "Also evaluate mean-colour fill and OpenCV Telea.")
+flags.mark_flags_as_required(["ckpt"])
+
+
+def test_set(run_config: dict):
+  """(paths, DataConfig, mask config) from the flags and the run's config."""
+  data_cfg = checks.as_config(data.DataConfig, dict(run_config["data"]))
+  mask_cfg = dict(run_config.get("mask", {}))
+  if _MASKS.value in masks.KINDS[:-1]:
+    mask_cfg["kind"] = _MASKS.value
+  elif _MASKS.value:
+    mask_cfg.update(kind="folder", folder=_MASKS.value)
+  checks.as_config(masks.MaskConfig, mask_cfg)  # refuse bad masks early
+  paths = (data.list_images(_DATA.value) if _DATA.value
+           else data.split_sources(data_cfg)[1])
+  if _LIMIT.value:
+    paths = paths[:_LIMIT.value]
+  return paths, data_cfg, mask_cfg
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  logging.set_verbosity(logging.WARNING)
+  try:
+    models = evaluation.load_models(_CKPT.value)
+    run_config = models[0].run_config
+    if _CONFIG.value is not None:
+      run_config = checkpoint.config_to_json(_CONFIG.value)
+    paths, data_cfg, mask_cfg = test_set(run_config)
+    loader = data.make_loader(
+        paths, batch_size=_BATCH.value, image_size=data_cfg.image_size,
+        mask_config=mask_cfg, train=False, mask_seed=_MASK_SEED.value,
+        resize=data_cfg.resize, shard_index=0, shard_count=1)
+    results = evaluation.evaluate(models, loader, baselines=_BASELINES.value,
+                                  grid_count=_GRID.value)
+  except (ValueError, FileNotFoundError) as e:
+    print(f"eval.py: error: {e}", file=sys.stderr)
+    sys.exit(1)
+  out = _OUT.value or os.path.join(models[0].workdir, "eval")
+  os.makedirs(out, exist_ok=True)
+  description = (
+      f"{len(paths)} images at {data_cfg.image_size} px "
+      f"({_DATA.value or 'test split of ' + models[0].name}), "
+      f"{mask_cfg['kind']} masks (seed {_MASK_SEED.value}). Grid columns: "
+      f"masked input | {' | '.join(results['methods'])} | ground truth.")
+  text = evaluation.report(results, description)
+  with open(os.path.join(out, "results.md"), "w") as f:
+    f.write(text)
+  with open(os.path.join(out, "metrics.json"), "w") as f:
+    json.dump({"description": description, "overall": results["overall"],
+               "buckets": results["buckets"]}, f, indent=2)
+  if results["grid"] is not None:
+    reporting.save_png(os.path.join(out, "grid.png"), results["grid"])
+  print(text)
+  print(f"wrote {out}/results.md, metrics.json, grid.png")
+
+
+if __name__ == "__main__":
+  app.run(main)

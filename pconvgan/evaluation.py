@@ -1,0 +1,136 @@
+"""Evaluation of checkpoints and classical baselines on the same images and masks.
+
+Each method fills the same test images with the same masks (evaluation masks
+depend only on the image index and the mask seed); metrics are computed on
+the composites, overall and per hole-ratio bucket (Liu et al.'s six).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Callable, Sequence
+
+import jax
+import numpy as np
+from tqdm import tqdm
+
+from pconvgan import checkpoint
+from pconvgan import generator
+from pconvgan import masks as masks_lib
+from pconvgan import metrics
+from pconvgan import reporting
+
+COLUMNS = (("hole_l1", "hole L1 %", ".2f"), ("psnr", "PSNR dB", ".2f"),
+           ("ssim", "SSIM", ".4f"), ("sharpness", "sharpness", ".3f"),
+           ("colour_shift", "colour shift", ".2f"))
+
+
+def telea(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+  """OpenCV's Telea inpainting (radius 3) on 8-bit RGB."""
+  import cv2  # pylint: disable=import-outside-toplevel
+  rgb = np.uint8(np.round(np.clip(image, 0, 1) * 255))
+  hole = np.uint8(mask[..., 0] < 0.5) * 255
+  return cv2.inpaint(rgb, hole, 3, cv2.INPAINT_TELEA).astype(np.float32) / 255.0
+
+
+@dataclasses.dataclass
+class Model:
+  """A checkpoint to evaluate."""
+  name: str
+  variables: dict
+  config: generator.GeneratorConfig
+  step: int
+  run_config: dict  # the config the checkpoint was trained with
+  workdir: str
+
+
+def load_models(paths: Sequence[str]) -> list[Model]:
+  """Restores each checkpoint's generator; names them by workdir and step."""
+  models = []
+  for path in paths:
+    variables, g_config, run_config, step = checkpoint.load_generator(path)
+    directory, _ = checkpoint.resolve(path)
+    workdir = os.path.dirname(directory) if os.path.basename(
+        directory) == "checkpoints" else directory
+    models.append(Model(f"{os.path.basename(workdir)}@{step}", variables,
+                        g_config, step, run_config, workdir))
+  names = [m.name for m in models]
+  for i, m in enumerate(models):
+    if names.count(m.name) > 1:
+      m.name = f"{m.name}#{i + 1}"
+  return models
+
+
+def bucket_of(ratio: float) -> str:
+  """Liu et al.'s bucket '(low, high]' of a hole ratio, or 'other'."""
+  for low, high in masks_lib.LIU_BUCKETS:
+    if low < ratio <= high:
+      return f"({low:g}, {high:g}]"
+  return "other"
+
+
+def evaluate(models: Sequence[Model], loader, *, baselines: bool = True,
+             grid_count: int = 4, progress: bool = True) -> dict:
+  """Metrics of every method over ``loader``'s batches, and a sample grid.
+
+  Returns {'overall': {method: summary}, 'buckets': {bucket: {method:
+  summary}}, 'grid': uint8 array, 'methods': [...]}.
+  """
+  fills: dict[str, Callable] = {}
+  for m in models:
+    fn = jax.jit(lambda x, k, v=m.variables, c=m.config:
+                 generator.apply_generator(v, x, k, config=c))
+    fills[m.name] = lambda images, masks_, fn=fn: np.asarray(fn(images, masks_))
+  if baselines:
+    fills["mean colour"] = lambda images, masks_: np.stack(
+        [metrics.mean_fill(i, k) for i, k in zip(images, masks_)])
+    fills["OpenCV Telea"] = lambda images, masks_: np.stack(
+        [telea(i, k) for i, k in zip(images, masks_)])
+  overall = {name: metrics.Accumulator() for name in fills}
+  buckets: dict[str, dict[str, metrics.Accumulator]] = {}
+  grid_rows = []
+  for batch in tqdm(loader, desc="evaluating", unit="batch", disable=not progress):
+    images, masks_ = batch["image"], batch["mask"]
+    filled = {name: metrics.composite(fill(images, masks_), images, masks_)
+              for name, fill in fills.items()}
+    for i in range(len(images)):
+      bucket = buckets.setdefault(
+          bucket_of(masks_lib.hole_ratio(masks_[i])),
+          {name: metrics.Accumulator() for name in fills})
+      for name in fills:
+        overall[name].add(filled[name][i], images[i], masks_[i])
+        bucket[name].add(filled[name][i], images[i], masks_[i])
+      if len(grid_rows) < grid_count:
+        masked = images[i] * masks_[i] + (1 - masks_[i])
+        grid_rows.append([masked] + [filled[n][i] for n in fills] + [images[i]])
+  return {"methods": list(fills),
+          "overall": {n: a.summary() for n, a in overall.items()},
+          "buckets": {b: {n: a.summary() for n, a in accs.items()}
+                      for b, accs in sorted(buckets.items())},
+          "grid": reporting.image_grid(grid_rows) if grid_rows else None}
+
+
+def markdown_table(summaries: dict) -> str:
+  """A Markdown table, one row per method."""
+  header = "| method | images | " + " | ".join(c[1] for c in COLUMNS) + " |"
+  lines = [header, "|" + "---|" * (len(COLUMNS) + 2)]
+  for name, s in summaries.items():
+    cells = [format(s[key], fmt) for key, _, fmt in COLUMNS]
+    lines.append(f"| {name} | {s['images']} | " + " | ".join(cells) + " |")
+  return "\n".join(lines)
+
+
+def report(results: dict, description: str) -> str:
+  """The Markdown report: overall table, then one table per bucket if several."""
+  parts = [f"# Evaluation\n\n{description}\n", "## All images\n",
+           markdown_table(results["overall"])]
+  if len(results["buckets"]) > 1:
+    for bucket, summaries in results["buckets"].items():
+      parts += [f"\n## Hole ratio {bucket}\n", markdown_table(summaries)]
+  parts.append(
+      "\nhole L1: mean absolute error in the hole (%); PSNR, SSIM: whole "
+      "composite; sharpness: gradient energy in the hole relative to the "
+      "ground truth's (below 1: blur); colour shift: distance of the hole's "
+      "mean colour from the ground truth's (8-bit levels).")
+  return "\n".join(parts) + "\n"

@@ -1,0 +1,119 @@
+"""The inpainting command: any size, exact known pixels, masks, errors."""
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pconvgan import inpaint_photos as inpaint
+
+
+def write(path, array):
+  Image.fromarray(array).save(path)
+  return str(path)
+
+
+@pytest.fixture
+def photo(tmp_path):
+  rng = np.random.default_rng(0)
+  image = rng.integers(0, 256, (97, 131, 3), dtype=np.uint8)  # odd H x W
+  hole = np.zeros((97, 131), np.uint8)
+  hole[20:60, 30:90] = 255
+  return (write(tmp_path / "in.png", image), write(tmp_path / "mask.png", hole),
+          image, hole > 0)
+
+
+def run(*args):
+  return inpaint.main([str(a) for a in args])
+
+
+def test_odd_size_keeps_size_and_known_pixels(tiny_checkpoint, photo, tmp_path):
+  image_path, mask_path, image, hole = photo
+  out = tmp_path / "out.png"
+  assert run("--ckpt", tiny_checkpoint, "--image", image_path, "--mask",
+             mask_path, "--out", out) == 0
+  result = np.asarray(Image.open(out))
+  assert result.shape == image.shape
+  np.testing.assert_array_equal(result[~hole], image[~hole])
+  assert not np.array_equal(result[hole], image[hole])
+
+
+def test_downscaled_run_keeps_size_and_known_pixels(tiny_checkpoint, photo,
+                                                     tmp_path):
+  image_path, mask_path, image, hole = photo
+  out = tmp_path / "small.png"
+  assert run("--ckpt", tiny_checkpoint, "--image", image_path, "--mask",
+             mask_path, "--out", out, "--max-side", 64) == 0
+  result = np.asarray(Image.open(out))
+  assert result.shape == image.shape
+  np.testing.assert_array_equal(result[~hole], image[~hole])
+
+
+def test_soft_and_alpha_masks_are_binarised(tiny_checkpoint, photo, tmp_path):
+  image_path, _, image, _ = photo
+  soft = np.zeros((97, 131), np.uint8)
+  soft[10:40, 10:40] = 100  # below the threshold: known
+  soft[50:80, 50:80] = 200  # above: hole
+  rgba = np.zeros((97, 131, 4), np.uint8)
+  rgba[..., 3] = soft
+  for name, mask in (("soft.png", soft), ("alpha.png", rgba)):
+    out = tmp_path / f"out_{name}"
+    assert run("--ckpt", tiny_checkpoint, "--image", image_path, "--mask",
+               write(tmp_path / name, mask), "--out", out) == 0
+    result = np.asarray(Image.open(out))
+    np.testing.assert_array_equal(result[10:40, 10:40], image[10:40, 10:40])
+    assert not np.array_equal(result[50:80, 50:80], image[50:80, 50:80])
+
+
+def test_empty_mask_returns_the_input(tiny_checkpoint, photo, tmp_path):
+  image_path, _, image, _ = photo
+  empty = write(tmp_path / "empty.png", np.zeros((97, 131), np.uint8))
+  out = tmp_path / "same.png"
+  assert run("--ckpt", tiny_checkpoint, "--image", image_path, "--mask", empty,
+             "--out", out) == 0
+  np.testing.assert_array_equal(np.asarray(Image.open(out)), image)
+
+
+def test_folder_mode_pairs_by_stem(tiny_checkpoint, tmp_path):
+  rng = np.random.default_rng(1)
+  os.makedirs(tmp_path / "images")
+  os.makedirs(tmp_path / "masks")
+  for name, size in (("a", (40, 50)), ("b", (33, 64))):
+    write(tmp_path / "images" / f"{name}.jpg",
+          rng.integers(0, 256, size + (3,), dtype=np.uint8))
+    hole = np.zeros(size, np.uint8)
+    hole[5:20, 5:20] = 255
+    write(tmp_path / "masks" / f"{name}.png", hole)
+  assert run("--ckpt", tiny_checkpoint, "--image", tmp_path / "images",
+             "--mask", tmp_path / "masks", "--out", tmp_path / "filled") == 0
+  assert sorted(os.listdir(tmp_path / "filled")) == ["a.png", "b.png"]
+  assert Image.open(tmp_path / "filled" / "b.png").size == (64, 33)
+  os.remove(tmp_path / "masks" / "b.png")
+  assert run("--ckpt", tiny_checkpoint, "--image", tmp_path / "images",
+             "--mask", tmp_path / "masks", "--out", tmp_path / "f2") == 1
+
+
+def test_bad_inputs_are_refused_by_name(tiny_checkpoint, photo, tmp_path, capsys):
+  image_path, mask_path, _, _ = photo
+  text = tmp_path / "text.png"
+  text.write_text("not an image")
+  small = write(tmp_path / "small.png", np.zeros((10, 12), np.uint8))
+  os.makedirs(tmp_path / "empty_dir")
+  cases = [
+      ((tiny_checkpoint, text, mask_path), f"cannot read image {text}"),
+      ((tiny_checkpoint, image_path, text), f"cannot read mask {text}"),
+      ((tiny_checkpoint, tmp_path / "nope.jpg", mask_path), "image not found"),
+      ((tiny_checkpoint, image_path, small),
+       "is 12x10 but image .* is 131x97"),
+      ((tmp_path / "no_ckpt", image_path, mask_path), "checkpoint not found"),
+      ((tmp_path / "empty_dir", image_path, mask_path),
+       "is not a pconvgan checkpoint"),
+  ]
+  for (ckpt, image, mask), message in cases:
+    out = tmp_path / "never.png"
+    assert run("--ckpt", ckpt, "--image", image, "--mask", mask,
+               "--out", out) == 1
+    err = capsys.readouterr().err
+    assert __import__("re").search(message, err), (message, err)
+    assert not out.exists()

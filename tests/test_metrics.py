@@ -1,0 +1,106 @@
+"""Metrics against hand-computed values and a brute-force SSIM loop."""
+
+import math
+
+import numpy as np
+
+from pconvgan import metrics
+
+
+def quarter_hole(h=8, w=8):
+  mask = np.ones((h, w, 1), np.float32)
+  mask[: h // 2, : w // 2] = 0
+  return mask
+
+
+def test_hole_l1_by_hand():
+  target = np.zeros((8, 8, 3), np.float32)
+  output = np.full((8, 8, 3), 0.5, np.float32)
+  assert math.isclose(metrics.hole_l1(output, target, quarter_hole()), 50.0)
+  filled = metrics.composite(output, target, quarter_hole())
+  assert math.isclose(metrics.hole_l1(filled, target, quarter_hole()), 50.0)
+  assert filled[7, 7, 0] == 0.0 and filled[0, 0, 0] == 0.5
+  assert metrics.hole_l1(output, target, np.ones((8, 8, 1))) == 0.0
+
+
+def test_psnr_by_hand_and_identical_images_are_finite():
+  target = np.zeros((4, 4, 3), np.float32)
+  output = np.full((4, 4, 3), 0.1, np.float32)  # MSE 0.01 -> 20 dB
+  assert math.isclose(metrics.psnr(output, target), 20.0, rel_tol=1e-6)
+  assert metrics.psnr(target, target) == metrics.PSNR_CAP
+
+
+def brute_force_ssim(x, y):
+  """SSIM per 11x11 window with explicit Gaussian weights, one at a time."""
+  g = np.exp(-((np.arange(11) - 5.0) ** 2) / (2 * 1.5 ** 2))
+  w2 = np.outer(g, g) / np.outer(g, g).sum()
+  c1, c2 = 0.01 ** 2, 0.03 ** 2
+  values = []
+  for c in range(x.shape[2]):
+    for i in range(x.shape[0] - 10):
+      for j in range(x.shape[1] - 10):
+        a = x[i:i + 11, j:j + 11, c].astype(np.float64)
+        b = y[i:i + 11, j:j + 11, c].astype(np.float64)
+        ma, mb = (w2 * a).sum(), (w2 * b).sum()
+        va = (w2 * (a - ma) ** 2).sum()
+        vb = (w2 * (b - mb) ** 2).sum()
+        cov = (w2 * (a - ma) * (b - mb)).sum()
+        values.append((2 * ma * mb + c1) * (2 * cov + c2)
+                      / ((ma ** 2 + mb ** 2 + c1) * (va + vb + c2)))
+  return float(np.mean(values))
+
+
+def test_ssim_against_brute_force_loop():
+  rng = np.random.default_rng(0)
+  x = rng.random((14, 13, 3)).astype(np.float32)
+  y = np.clip(x + rng.normal(0, 0.1, x.shape), 0, 1).astype(np.float32)
+  assert math.isclose(metrics.ssim(x, y), brute_force_ssim(x, y), rel_tol=1e-6)
+  assert math.isclose(metrics.ssim(x, x), 1.0, rel_tol=1e-9)
+
+
+def test_ssim_of_constant_images_by_hand():
+  a, b = 0.2, 0.6
+  x = np.full((16, 16, 3), a)
+  y = np.full((16, 16, 3), b)
+  want = (2 * a * b + 0.01 ** 2) / (a * a + b * b + 0.01 ** 2)
+  assert math.isclose(metrics.ssim(x, y), want, rel_tol=1e-9)
+
+
+def test_gradient_energy_and_colour_shift_by_hand():
+  ramp = np.zeros((4, 4, 3), np.float32)
+  ramp[:, :, :] = (np.arange(4) * 0.1)[None, :, None]  # dx = 0.1, dy = 0
+  mask = np.ones((4, 4, 1), np.float32)
+  mask[1:3, 0:2] = 0  # 4 hole pixels, all with dx = 0.1
+  assert math.isclose(metrics.gradient_energy(ramp, mask), 0.4, rel_tol=1e-6)
+  target = np.zeros((4, 4, 3), np.float32)
+  output = target.copy()
+  output[..., 0] = 10 / 255
+  assert math.isclose(metrics.colour_shift(output, target, mask), 10.0,
+                      rel_tol=1e-5)
+
+
+def test_mean_fill_uses_known_pixels_only():
+  image = np.zeros((4, 4, 3), np.float32)
+  image[2:] = 1.0
+  image[:2] = 0.5
+  mask = np.ones((4, 4, 1), np.float32)
+  mask[:2] = 0  # the 0.5 rows are the hole
+  filled = metrics.mean_fill(image, mask)
+  assert np.all(filled[:2] == 1.0) and np.all(filled[2:] == 1.0)
+
+
+def test_accumulator_identical_images_have_no_inf_or_nan():
+  rng = np.random.default_rng(1)
+  acc = metrics.Accumulator()
+  for _ in range(3):
+    x = rng.random((16, 16, 3)).astype(np.float32)
+    acc.add(x, x, quarter_hole(16, 16))
+  s = acc.summary()
+  assert s["images"] == 3
+  assert all(np.isfinite(v) for v in s.values())
+  assert s["hole_l1"] == 0 and s["psnr"] == metrics.PSNR_CAP
+  assert math.isclose(s["ssim"], 1.0) and math.isclose(s["sharpness"], 1.0)
+  blurred = metrics.Accumulator()
+  x = rng.random((16, 16, 3)).astype(np.float32)
+  blurred.add(metrics.mean_fill(x, quarter_hole(16, 16)), x, quarter_hole(16, 16))
+  assert blurred.summary()["sharpness"] < 0.5  # a flat fill is blur
