@@ -12,7 +12,8 @@ lambda = 1/2000, 30,000 training and 1,000 test images from Places365.
 
 Any folder works too: --config.data.source=folder --config.data.path=DIR.
 Time: the paper reports about 14 hours on an NVIDIA K80; on a 2-core CPU a
-joint step takes about 6 s, so this schedule is for GPUs.
+joint step takes about 5.6 s (bench/train_speed.py), so this schedule is for
+GPUs.
 """
 
 import ml_collections

@@ -3,6 +3,7 @@
 The base config trained on random brush strokes whose hole ratio covers Liu
 et al.'s six buckets, (0.01, 0.1] to (0.5, 0.6], each drawn equally often.
 Same data flags and schedule as base.py; the schedule is for GPUs.
+Time: as base.py; masks cost about 3 ms each on one CPU core.
 """
 
 from configs import base

@@ -118,9 +118,10 @@ def _device_batch(batch: dict, sharding) -> dict:
           for k in ("image", "mask")}
 
 
-def _metrics_text(metrics: dict) -> str:
+def _metrics_text(metrics: dict, images_per_s: float | None = None) -> str:
   keys = ("mse", "d_loss", "g_loss")
-  return " ".join(f"{k}={metrics[k]:.4g}" for k in keys if k in metrics)
+  text = " ".join(f"{k}={metrics[k]:.4g}" for k in keys if k in metrics)
+  return text + (f" img/s={images_per_s:.1f}" if images_per_s else "")
 
 
 def train(config: Any, workdir: str, *, devices=None, progress: bool = True
@@ -165,6 +166,7 @@ def train(config: Any, workdir: str, *, devices=None, progress: bool = True
   bar = tqdm(total=total, initial=step, unit="step", disable=not progress,
              dynamic_ncols=True, file=sys.stderr, mininterval=1.0)
   record, skipped, seen, tick = {}, 0, 0, time.perf_counter()
+  last, rate = tick, None  # images/s, smoothed over recent steps
 
   def write_samples(step):
     out = infer(state["g"], sample["image"], sample["mask"])
@@ -189,8 +191,12 @@ def train(config: Any, workdir: str, *, devices=None, progress: bool = True
             f"{workdir}/checkpoints")
       step += 1
       seen += t.batch_size
+      now = time.perf_counter()
+      current = t.batch_size / max(now - last, 1e-9)
+      rate = current if rate is None else 0.9 * rate + 0.1 * current
+      last = now
       bar.set_description(phase, refresh=False)
-      bar.set_postfix_str(_metrics_text(metrics), refresh=False)
+      bar.set_postfix_str(_metrics_text(metrics, rate), refresh=False)
       bar.update(1)
       if step % t.log_every == 0 or step in boundaries:
         now = time.perf_counter()

@@ -43,6 +43,24 @@ training.train(tiny_config.get_config(), {workdir!r}, progress=False,
 """
 
 
+def tensorboard_tags(workdir):
+  """{tag: set of steps} of the TensorBoard event files under workdir."""
+  from tensorboardX.proto import event_pb2  # pylint: disable=import-outside-toplevel
+  tags = {}
+  folder = os.path.join(workdir, "tensorboard")
+  for name in os.listdir(folder):
+    with open(os.path.join(folder, name), "rb") as f:
+      raw = f.read()
+    pos = 0
+    while pos < len(raw):  # TFRecord: length, crc, data, crc
+      length = int.from_bytes(raw[pos:pos + 8], "little")
+      event = event_pb2.Event.FromString(raw[pos + 12:pos + 12 + length])
+      pos += 16 + length
+      for value in event.summary.value:
+        tags.setdefault(value.tag, set()).add(event.step)
+  return tags
+
+
 def losses_by_step(workdir):
   return {r["step"]: {k: v for k, v in r.items()
                       if k not in ("images_per_s", "phase")}
@@ -62,6 +80,10 @@ def test_uninterrupted_and_killed_then_resumed_runs_log_the_same_losses(tmp_path
   training.train(config, straight, devices=ONE_DEVICE, progress=False)
   want = losses_by_step(straight)
   assert sorted(want) == list(range(1, 9))
+  tags = tensorboard_tags(straight)
+  assert tags["mse"] == {1, 2, 3, 6, 7, 8} and tags["d_loss"] == set(range(4, 9))
+  assert tags["samples"] == {8}
+  assert os.listdir(os.path.join(straight, "samples")) == ["step_0000008.png"]
   # Saved every 2 steps and at the phase ends (3, 5, 8); the last 3 kept.
   assert sorted(os.listdir(os.path.join(straight, "checkpoints"))) == [
       "5", "6", "8"]
