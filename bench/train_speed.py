@@ -23,6 +23,43 @@ from pconvgan import generator
 from pconvgan import steps
 
 
+def phase_rates(batch: int = 16, size: int = 128, width: float = 1.0,
+                repeats: int = 4) -> dict:
+  """Phase -> (images/s, compile s, compiled step MiB) of the jitted steps."""
+  mesh = steps.make_mesh()
+  replicated, sharded = steps.shardings(mesh)
+  g_cfg = generator.GeneratorConfig(width=width)
+  d_cfg = {"width": width}
+  g_tx, d_tx = steps.make_optimizers(None)
+  state = jax.device_put(steps.init_state(jax.random.key(0), size, g_cfg,
+                                          d_cfg, g_tx, d_tx), replicated)
+  s, b = size, batch
+  mask = jnp.ones((b, s, s, 1)).at[:, s // 4:3 * s // 4, s // 16:9 * s // 32].set(0)
+  mask = mask.at[:, 5 * s // 16:11 * s // 16, s // 2:7 * s // 8].set(0)
+  data = jax.device_put({"image": jax.random.uniform(jax.random.key(1),
+                                                     (b, s, s, 3)),
+                         "mask": mask}, sharded)
+  fns = steps.make_steps(mesh, g_tx, d_tx, g_cfg, steps.LossConfig())
+  rates = {}
+  for phase in steps.PHASES:
+    start = time.perf_counter()
+    compiled = fns[phase].lower(state, data).compile()
+    compile_s = time.perf_counter() - start
+    mem = compiled.memory_analysis()
+    step_mib = ((mem.argument_size_in_bytes + mem.output_size_in_bytes
+                 + mem.temp_size_in_bytes) / 2**20) if mem else float("nan")
+    state, _ = fns[phase](state, data)  # warm-up
+    jax.block_until_ready(state)
+    runs = []
+    for _ in range(repeats):
+      start = time.perf_counter()
+      state, metrics = fns[phase](state, data)
+      jax.block_until_ready(metrics)
+      runs.append(time.perf_counter() - start)
+    rates[phase] = (b / statistics.median(runs), compile_s, step_mib)
+  return rates
+
+
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__)
   parser.add_argument("--batch", type=int, default=16)
@@ -30,45 +67,15 @@ def main() -> None:
   parser.add_argument("--width", type=float, default=1.0)
   parser.add_argument("--repeats", type=int, default=4)
   args = parser.parse_args()
-
-  mesh = steps.make_mesh()
-  replicated, sharded = steps.shardings(mesh)
-  g_cfg = generator.GeneratorConfig(width=args.width)
-  d_cfg = {"width": args.width}
-  g_tx, d_tx = steps.make_optimizers(None)
-  state = jax.device_put(steps.init_state(jax.random.key(0), args.size, g_cfg,
-                                          d_cfg, g_tx, d_tx), replicated)
-  s, b = args.size, args.batch
-  mask = jnp.ones((b, s, s, 1)).at[:, s // 4:3 * s // 4, s // 16:9 * s // 32].set(0)
-  mask = mask.at[:, 5 * s // 16:11 * s // 16, s // 2:7 * s // 8].set(0)
-  batch = jax.device_put({"image": jax.random.uniform(jax.random.key(1),
-                                                      (b, s, s, 3)),
-                          "mask": mask}, sharded)
-  fns = steps.make_steps(mesh, g_tx, d_tx, g_cfg, steps.LossConfig())
-
   print(f"jax {jax.__version__}, {jax.device_count()} {jax.devices()[0].platform} "
-        f"device(s); batch {b}, {s}x{s}, width {args.width}, median of "
-        f"{args.repeats}")
+        f"device(s); batch {args.batch}, {args.size}x{args.size}, width "
+        f"{args.width}, median of {args.repeats}")
   print(f"{'phase':<15}{'compile s':>10}{'step ms':>10}{'images/s':>10}"
         f"{'step MiB':>10}")
-  for phase in steps.PHASES:
-    start = time.perf_counter()
-    compiled = fns[phase].lower(state, batch).compile()
-    compile_s = time.perf_counter() - start
-    mem = compiled.memory_analysis()
-    step_mib = ((mem.argument_size_in_bytes + mem.output_size_in_bytes
-                 + mem.temp_size_in_bytes) / 2**20) if mem else float("nan")
-    state, _ = fns[phase](state, batch)  # warm-up
-    jax.block_until_ready(state)
-    runs = []
-    for _ in range(args.repeats):
-      start = time.perf_counter()
-      state, metrics = fns[phase](state, batch)
-      jax.block_until_ready(metrics)
-      runs.append(time.perf_counter() - start)
-    step = statistics.median(runs)
-    print(f"{phase:<15}{compile_s:>10.1f}{step * 1e3:>10.0f}{b / step:>10.2f}"
-          f"{step_mib:>10.0f}")
+  rates = phase_rates(args.batch, args.size, args.width, args.repeats)
+  for phase, (rate, compile_s, step_mib) in rates.items():
+    print(f"{phase:<15}{compile_s:>10.1f}{args.batch / rate * 1e3:>10.0f}"
+          f"{rate:>10.2f}{step_mib:>10.0f}")
   peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
   print(f"peak resident memory of this process: {peak:.0f} MiB")
 

@@ -195,3 +195,24 @@ def test_batch_norm_train_and_inference():
           + params["bias"])
   np.testing.assert_allclose(np.asarray(y), want, rtol=1e-4, atol=1e-4)
   assert same is new
+
+
+@pytest.mark.parametrize("kernel_size, stride, size", [(3, 1, (9, 8)), (5, 2, (9, 10)),
+                                                      (3, 2, (8, 8))])
+def test_summed_weight_gradient_equals_xla_gradient(kernel_size, stride, size):
+  """Wide layers use a custom weight gradient on CPU; it must equal XLA's."""
+  rng = np.random.default_rng(8)
+  x = jnp.asarray(rng.normal(size=(2, *size, 16)), jnp.float32)
+  kernel = jnp.asarray(rng.normal(size=(kernel_size, kernel_size, 16, 24)),
+                       jnp.float32)
+  dy = jnp.asarray(rng.normal(size=(2, -(-size[0] // stride),
+                                    -(-size[1] // stride), 24)), jnp.float32)
+  y, vjp = jax.vjp(lambda x, k: layers._conv(x, k, stride), x, kernel)
+  want_y, want_vjp = jax.vjp(lambda x, k: layers._xla_conv(x, k, stride), x,
+                             kernel)
+  np.testing.assert_allclose(y, want_y, rtol=1e-5, atol=1e-5)
+  for got, want in zip(vjp(dy), want_vjp(dy)):
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
+  # The custom path is the one taken here.
+  assert "custom_vjp" in str(jax.make_jaxpr(
+      lambda x, k: layers._conv(x, k, stride))(x, kernel))

@@ -1,0 +1,93 @@
+"""pconvgan against the PyTorch reference of the same networks, in one run.
+
+    pip install torch            # CPU build; for benchmarking only
+    python bench/compare.py [--batch 16] [--size 128] [--repeats 4]
+
+Prints, for each phase's training step, images/s of pconvgan (jitted JAX) and
+of bench/torch_reference.py (PyTorch, channels_last), their ratio, the
+achieved GFLOP/s of the generator's convolutions in the generator-only step
+(their FLOPs, counted from the layer sizes, over the whole step's time: a
+lower bound), and this machine's single-precision GEMM peak measured now
+with NumPy. Compare ratios, not absolute figures, on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+import train_speed  # pylint: disable=wrong-import-position
+
+from pconvgan import generator  # pylint: disable=wrong-import-position
+
+
+def sgemm_peak(n: int = 2048, repeats: int = 5) -> float:
+  """Best GFLOP/s of an n x n float32 matrix product with NumPy."""
+  a = np.random.default_rng(0).random((n, n), np.float32)
+  a @ a
+  best = min(_timed(lambda: a @ a) for _ in range(repeats))
+  return 2 * n ** 3 / best / 1e9
+
+
+def _timed(fn) -> float:
+  start = time.perf_counter()
+  fn()
+  return time.perf_counter() - start
+
+
+def generator_conv_flops(batch: int, size: int, width: float) -> float:
+  """FLOPs of the generator's convolutions in one training step: forward,
+  input gradient (not for the first layer) and weight gradient."""
+  import jax  # pylint: disable=import-outside-toplevel
+  variables = jax.eval_shape(lambda: generator.init_generator(
+      jax.random.key(0), {"width": width}))
+  total, h = 0.0, size
+  for name in generator.layer_names():
+    k, _, c_in, c_out = variables["params"][name]["conv"]["kernel"].shape
+    if name.startswith("enc"):
+      h //= 2
+    elif name.startswith("dec"):
+      h *= 2
+    forward = 2.0 * batch * h * h * k * k * c_in * c_out
+    total += forward * (2 if name == "enc1" else 3)
+  return total
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__)
+  parser.add_argument("--batch", type=int, default=16)
+  parser.add_argument("--size", type=int, default=128)
+  parser.add_argument("--width", type=float, default=1.0)
+  parser.add_argument("--repeats", type=int, default=4)
+  args = parser.parse_args()
+  try:
+    import torch_reference  # pylint: disable=import-outside-toplevel
+  except ImportError:
+    sys.exit("bench/compare.py needs PyTorch: pip install torch (CPU build)")
+
+  peak = sgemm_peak()
+  ours = train_speed.phase_rates(args.batch, args.size, args.width, args.repeats)
+  theirs = torch_reference.phase_rates(args.batch, args.size, args.width,
+                                       args.repeats)
+  flops = generator_conv_flops(args.batch, args.size, args.width)
+  print(f"batch {args.batch}, {args.size}x{args.size}, width {args.width}, "
+        f"{os.cpu_count()} CPU cores; NumPy sgemm peak now: {peak:.0f} GFLOP/s")
+  print(f"{'phase':<15}{'pconvgan':>10}{'PyTorch':>10}{'ratio':>8}   images/s")
+  for phase in ours:
+    print(f"{phase:<15}{ours[phase][0]:>10.2f}{theirs[phase]:>10.2f}"
+          f"{ours[phase][0] / theirs[phase]:>8.2f}")
+  for name, rate in (("pconvgan", ours["generator"][0]),
+                     ("PyTorch", theirs["generator"])):
+    achieved = flops * rate / args.batch / 1e9
+    print(f"generator convolutions, {name}: {achieved:.0f} GFLOP/s "
+          f"({achieved / peak * 100:.0f}% of sgemm peak)")
+
+
+if __name__ == "__main__":
+  main()
