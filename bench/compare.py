@@ -13,7 +13,6 @@ with NumPy. Compare ratios, not absolute figures, on a shared machine.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -22,6 +21,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+import common  # pylint: disable=wrong-import-position
 import train_speed  # pylint: disable=wrong-import-position
 
 from pconvgan import generator  # pylint: disable=wrong-import-position
@@ -60,12 +60,7 @@ def generator_conv_flops(batch: int, size: int, width: float) -> float:
 
 
 def main() -> None:
-  parser = argparse.ArgumentParser(description=__doc__)
-  parser.add_argument("--batch", type=int, default=16)
-  parser.add_argument("--size", type=int, default=128)
-  parser.add_argument("--width", type=float, default=1.0)
-  parser.add_argument("--repeats", type=int, default=4)
-  args = parser.parse_args()
+  args = common.parser(__doc__).parse_args()
   try:
     import torch_reference  # pylint: disable=import-outside-toplevel
   except ImportError:

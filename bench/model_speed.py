@@ -10,11 +10,11 @@ baseline for the speed work; run it twice and compare ratios on a shared box.
 
 from __future__ import annotations
 
-import argparse
 import platform
 import statistics
 import time
 
+import common
 import jax
 import jax.numpy as jnp
 import optax
@@ -68,12 +68,7 @@ def generator_benchmarks(batch: int, size: int, width: float = 1.0):
 
 
 def main() -> None:
-  parser = argparse.ArgumentParser(description=__doc__)
-  parser.add_argument("--batch", type=int, default=16)
-  parser.add_argument("--size", type=int, default=128)
-  parser.add_argument("--width", type=float, default=1.0)
-  parser.add_argument("--repeats", type=int, default=5)
-  args = parser.parse_args()
+  args = common.parser(__doc__, repeats=5).parse_args()
   benchmarks = generator_benchmarks(args.batch, args.size, args.width)
   variables = pconvgan.init(jax.random.key(0), {"width": args.width})
   s = args.size

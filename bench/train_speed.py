@@ -11,11 +11,11 @@ process's peak resident memory.
 
 from __future__ import annotations
 
-import argparse
 import resource
 import statistics
 import time
 
+import common
 import jax
 import jax.numpy as jnp
 
@@ -61,12 +61,7 @@ def phase_rates(batch: int = 16, size: int = 128, width: float = 1.0,
 
 
 def main() -> None:
-  parser = argparse.ArgumentParser(description=__doc__)
-  parser.add_argument("--batch", type=int, default=16)
-  parser.add_argument("--size", type=int, default=128)
-  parser.add_argument("--width", type=float, default=1.0)
-  parser.add_argument("--repeats", type=int, default=4)
-  args = parser.parse_args()
+  args = common.parser(__doc__).parse_args()
   print(f"jax {jax.__version__}, {jax.device_count()} {jax.devices()[0].platform} "
         f"device(s); batch {args.batch}, {args.size}x{args.size}, width "
         f"{args.width}, median of {args.repeats}")

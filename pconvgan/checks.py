@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+import os
+from typing import Any, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -64,3 +65,20 @@ def as_config(cls: type, config: Any):
     raise ValueError(
         f"unknown {cls.__name__} fields {unknown}; known: {sorted(names)}")
   return cls(**config)
+
+
+def find_files(folder: str, extensions: Sequence[str], kind: str,
+               items: str) -> list[str]:
+  """Sorted paths under ``folder`` (recursive) ending in ``extensions``
+  (any case); errors name the folder: '<kind> folder not found', or that it
+  holds no <items>."""
+  if not os.path.isdir(folder):
+    raise FileNotFoundError(f"{kind} folder not found: {folder}")
+  paths = sorted(
+      os.path.join(root, name)
+      for root, _, names in os.walk(folder) for name in names
+      if name.lower().endswith(tuple(extensions)))
+  if not paths:
+    raise ValueError(f"{kind} folder {folder} holds no {items} "
+                     f"({', '.join(extensions)})")
+  return paths

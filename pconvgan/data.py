@@ -93,16 +93,7 @@ def demo_folder() -> str:
 
 def list_images(folder: str) -> list[str]:
   """Sorted image paths under ``folder``, recursively; errors if there are none."""
-  if not os.path.isdir(folder):
-    raise FileNotFoundError(f"image folder not found: {folder}")
-  paths = sorted(
-      os.path.join(root, name)
-      for root, _, names in os.walk(folder) for name in names
-      if name.lower().endswith(IMAGE_EXTENSIONS))
-  if not paths:
-    raise ValueError(f"image folder {folder} holds no images "
-                     f"({', '.join(IMAGE_EXTENSIONS)})")
-  return paths
+  return checks.find_files(folder, IMAGE_EXTENSIONS, "image", "images")
 
 
 def read_file_list(list_file: str, root: str) -> list[str]:

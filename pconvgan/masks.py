@@ -195,16 +195,7 @@ def load_mask_file(path: str, threshold: int = 127) -> np.ndarray:
 
 def list_mask_files(folder: str) -> list[str]:
   """Sorted mask image paths under ``folder`` (recursive); errors if none."""
-  if not os.path.isdir(folder):
-    raise FileNotFoundError(f"mask folder not found: {folder}")
-  paths = sorted(
-      os.path.join(root, name)
-      for root, _, names in os.walk(folder) for name in names
-      if name.lower().endswith(MASK_EXTENSIONS))
-  if not paths:
-    raise ValueError(f"mask folder {folder} holds no mask images "
-                     f"({', '.join(MASK_EXTENSIONS)})")
-  return paths
+  return checks.find_files(folder, MASK_EXTENSIONS, "mask", "mask images")
 
 
 def _resize_nearest(hole: np.ndarray, height: int, width: int) -> np.ndarray:
