@@ -17,6 +17,7 @@ from typing import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
@@ -177,7 +178,6 @@ def joint_step(state: dict, batch: dict, *, g_tx, d_tx, g_config, loss_config
 
 def make_mesh(devices=None) -> Mesh:
   """A one-axis ('data') mesh over ``devices`` (default: every device)."""
-  import numpy as np  # pylint: disable=import-outside-toplevel
   devices = jax.devices() if devices is None else devices
   return Mesh(np.asarray(devices), ("data",))
 
