@@ -131,11 +131,18 @@ def apply_discriminator(params: dict, images: jax.Array) -> jax.Array:
   Whether the local discriminators are used follows from ``params``.
   """
   checks.check_image(images, name="images")
-  return _apply_discriminator(params, images)
+  return _apply_discriminator(params, images,
+                              layers.summed_weight_gradients_enabled())
 
 
-@jax.jit
-def _apply_discriminator(params: dict, images: jax.Array) -> jax.Array:
+@functools.partial(jax.jit, static_argnums=2)
+def _apply_discriminator(params: dict, images: jax.Array,
+                         summed_weight_gradients: bool) -> jax.Array:
+  with layers.summed_weight_gradients(summed_weight_gradients):
+    return _discriminator_forward(params, images)
+
+
+def _discriminator_forward(params: dict, images: jax.Array) -> jax.Array:
   images, unbatched = checks.as_batch(images)
   images = images.astype(jnp.float32)
   names = [n for n in ("global", "local_left", "local_right") if n in params]

@@ -132,11 +132,18 @@ def apply_generator(variables: dict, image: jax.Array, mask: jax.Array, *,
   _check_variables(variables)
   checks.check_image(image)
   checks.check_mask(mask, image)
-  return _apply_generator(variables, image, mask, train, cfg)
+  return _apply_generator(variables, image, mask, train, cfg,
+                          layers.summed_weight_gradients_enabled())
 
 
-@functools.partial(jax.jit, static_argnums=(3, 4))
-def _apply_generator(variables, image, mask, train: bool, cfg: GeneratorConfig):
+@functools.partial(jax.jit, static_argnums=(3, 4, 5))
+def _apply_generator(variables, image, mask, train: bool, cfg: GeneratorConfig,
+                     summed_weight_gradients: bool):
+  with layers.summed_weight_gradients(summed_weight_gradients):
+    return _generator_forward(variables, image, mask, train, cfg)
+
+
+def _generator_forward(variables, image, mask, train, cfg):
   image, unbatched = checks.as_batch(image)
   mask, _ = checks.as_batch(mask)
   image = image.astype(jnp.float32)

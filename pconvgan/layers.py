@@ -8,6 +8,8 @@ does; for partial convolutions the padding counts as hole.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 from typing import Sequence
 
@@ -29,6 +31,24 @@ def same_padding(size: int, kernel_size: int, stride: int) -> tuple[int, int]:
 # Below this many input or output channels XLA's own weight gradient is as
 # fast (measured on a 2-core x86 CPU: 67 -> 3 channels is 10x slower summed).
 _SUMMED_WEIGHT_GRAD_MIN_CHANNELS = 16
+_SUMMED = contextvars.ContextVar("summed_weight_gradients", default=False)
+
+
+@contextlib.contextmanager
+def summed_weight_gradients(enabled: bool = True):
+  """Within this context, functions traced use the CPU weight gradient of
+  _conv_bwd for wide convolutions. It is a custom VJP, so forward-mode
+  differentiation (jax.jvp, jax.hessian) of what is traced here fails: the
+  training steps use it, the public API does not."""
+  token = _SUMMED.set(enabled)
+  try:
+    yield
+  finally:
+    _SUMMED.reset(token)
+
+
+def summed_weight_gradients_enabled() -> bool:
+  return _SUMMED.get()
 
 
 def _padding(x_shape, kernel_shape, stride):
@@ -83,7 +103,7 @@ def _conv(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
   the k*k shifted inputs, about twice the step's memory); elsewhere (cuDNN)
   XLA's own gradient is kept."""
   kh, kw, c_in, c_out = kernel.shape
-  if (jax.default_backend() == "cpu" and kh * kw > 1
+  if (_SUMMED.get() and jax.default_backend() == "cpu" and kh * kw > 1
       and min(c_in, c_out) >= _SUMMED_WEIGHT_GRAD_MIN_CHANNELS):
     return _conv_summed_weight_grad(x, kernel, stride)
   return _xla_conv(x, kernel, stride)

@@ -176,3 +176,13 @@ def test_bad_config_is_refused():
     pconvgan.init(jax.random.key(0), {"depth": 3})
   with pytest.raises(ValueError, match="width must be > 0"):
     pconvgan.init(jax.random.key(0), {"width": 0})
+
+
+def test_forward_mode_differentiation_of_apply():
+  """Users' jax.jvp works: the public API keeps XLA's own gradients."""
+  variables = pconvgan.init(jax.random.key(0), TINY)
+  image = jax.random.uniform(jax.random.key(1), (1, 32, 32, 3))
+  mask = jnp.ones((1, 32, 32, 1)).at[:, 5:20, 5:20].set(0)
+  f = lambda x: jnp.sum(pconvgan.apply(variables, x, mask))
+  _, tangent = jax.jvp(f, (image,), (jnp.ones_like(image),))
+  np.testing.assert_allclose(tangent, jnp.sum(jax.grad(f)(image)), rtol=1e-3)

@@ -207,12 +207,16 @@ def test_summed_weight_gradient_equals_xla_gradient(kernel_size, stride, size):
                        jnp.float32)
   dy = jnp.asarray(rng.normal(size=(2, -(-size[0] // stride),
                                     -(-size[1] // stride), 24)), jnp.float32)
-  y, vjp = jax.vjp(lambda x, k: layers._conv(x, k, stride), x, kernel)
+  def summed(x, k):
+    with layers.summed_weight_gradients():
+      return layers._conv(x, k, stride)
+  y, vjp = jax.vjp(summed, x, kernel)
   want_y, want_vjp = jax.vjp(lambda x, k: layers._xla_conv(x, k, stride), x,
                              kernel)
   np.testing.assert_allclose(y, want_y, rtol=1e-5, atol=1e-5)
   for got, want in zip(vjp(dy), want_vjp(dy)):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
-  # The custom path is the one taken here.
-  assert "custom_vjp" in str(jax.make_jaxpr(
+  # The custom path is taken inside the context only.
+  assert "custom_vjp" in str(jax.make_jaxpr(summed)(x, kernel))
+  assert "custom_vjp" not in str(jax.make_jaxpr(
       lambda x, k: layers._conv(x, k, stride))(x, kernel))
