@@ -52,6 +52,12 @@ def restore(mngr: ocp.CheckpointManager, step: int, abstract_state: Any,
   return restored["state"]
 
 
+def saved_config(mngr: ocp.CheckpointManager, step: int) -> dict:
+  """The run's config saved with checkpoint ``step``, as a dict."""
+  return mngr.restore(step, args=ocp.args.Composite(
+      config=ocp.args.JsonRestore()))["config"]
+
+
 def abstract_like(tree: Any, sharding) -> Any:
   """ShapeDtypeStructs of ``tree`` placed with ``sharding``."""
   return jax.tree.map(
@@ -102,8 +108,7 @@ def load_generator(path: str) -> tuple[dict, Any, dict, int]:
       item_handlers={"state": ocp.PyTreeCheckpointHandler(),
                      "config": ocp.JsonCheckpointHandler()})
   try:
-    config = mngr.restore(step, args=ocp.args.Composite(
-        config=ocp.args.JsonRestore()))["config"]
+    config = saved_config(mngr, step)
     g_config = generator.GeneratorConfig(**config["model"])
     abstract = jax.eval_shape(
         lambda: generator.init_generator(jax.random.key(0), g_config))

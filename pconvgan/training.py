@@ -152,9 +152,8 @@ def train(config: Any, workdir: str, *, devices=None, progress: bool = True
   mngr = checkpoint.manager(f"{workdir}/checkpoints", t.keep_checkpoints)
   start = mngr.latest_step()
   if start is not None:
-    saved = mngr.restore(start, args=checkpoint.ocp.args.Composite(
-        config=checkpoint.ocp.args.JsonRestore()))["config"]
-    _check_resumable(saved, config_json, f"{workdir}/checkpoints")
+    _check_resumable(checkpoint.saved_config(mngr, start), config_json,
+                     f"{workdir}/checkpoints")
     state = checkpoint.restore(mngr, start,
                                checkpoint.abstract_like(state, replicated),
                                data_iter)
