@@ -102,8 +102,8 @@ def evaluate(models: Sequence[Model], loader, *, baselines: bool = True,
         overall[name].add(filled[name][i], images[i], masks_[i])
         bucket[name].add(filled[name][i], images[i], masks_[i])
       if len(grid_rows) < grid_count:
-        masked = images[i] * masks_[i] + (1 - masks_[i])
-        grid_rows.append([masked] + [filled[n][i] for n in fills] + [images[i]])
+        grid_rows.append([reporting.masked_input(images[i], masks_[i])]
+                         + [filled[n][i] for n in fills] + [images[i]])
   return {"methods": list(fills),
           "overall": {n: a.summary() for n, a in overall.items()},
           "buckets": {b: {n: a.summary() for n, a in accs.items()}

@@ -37,11 +37,19 @@ def mse_valid(output: jax.Array, target: jax.Array, mask: jax.Array) -> jax.Arra
   return _squared_error(output, target, mask)
 
 
+def mse_terms(output: jax.Array, target: jax.Array, mask: jax.Array,
+              valid_weight: float = VALID_WEIGHT) -> dict:
+  """{'mse': L_MSE, 'mse_hole': L_MSE+, 'mse_valid': L_MSE-}."""
+  hole = mse_hole(output, target, mask)
+  valid = mse_valid(output, target, mask)
+  return {"mse": hole + valid_weight * valid, "mse_hole": hole,
+          "mse_valid": valid}
+
+
 def mse_loss(output: jax.Array, target: jax.Array, mask: jax.Array,
              valid_weight: float = VALID_WEIGHT) -> jax.Array:
   """L_MSE = L_MSE+ + valid_weight * L_MSE-."""
-  return (mse_hole(output, target, mask)
-          + valid_weight * mse_valid(output, target, mask))
+  return mse_terms(output, target, mask, valid_weight)["mse"]
 
 
 def discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:

@@ -9,6 +9,8 @@ from typing import Mapping
 import numpy as np
 from PIL import Image
 
+from pconvgan import metrics
+
 HOLE_COLOUR = (1.0, 1.0, 1.0)  # how holes are shown in the masked input
 
 
@@ -29,10 +31,15 @@ def sample_grid(image: np.ndarray, mask: np.ndarray, output: np.ndarray,
                 pad: int = 2) -> np.ndarray:
   """uint8 grid, one row per example: masked input | output | composite | truth."""
   image, mask, output = (np.asarray(a, np.float32) for a in (image, mask, output))
-  masked = image * mask + (1 - mask) * np.asarray(HOLE_COLOUR, np.float32)
-  filled = image * mask + (1 - mask) * output
+  masked = masked_input(image, mask)
+  filled = metrics.composite(output, image, mask)
   return image_grid([[masked[i], output[i], filled[i], image[i]]
                      for i in range(len(image))], pad)
+
+
+def masked_input(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+  """The image as the model sees it, holes shown in HOLE_COLOUR."""
+  return image * mask + (1 - mask) * np.asarray(HOLE_COLOUR, np.float32)
 
 
 def save_png(path: str, array: np.ndarray) -> None:

@@ -117,17 +117,16 @@ def generator_step(state: dict, batch: dict, *, g_tx, g_config, loss_config
   def loss_fn(g_params):
     out, stats = _generate(g_params, state["g"]["batch_stats"], image, mask,
                            g_config)
-    hole = losses.mse_hole(out, image, mask)
-    valid = losses.mse_valid(out, image, mask)
-    return hole + loss_config.valid_weight * valid, (stats, hole, valid)
+    terms = losses.mse_terms(out, image, mask, loss_config.valid_weight)
+    return terms["mse"], (stats, terms)
 
-  (loss, (stats, hole, valid)), grads = jax.value_and_grad(
+  (_, (stats, terms)), grads = jax.value_and_grad(
       loss_fn, has_aux=True)(state["g"]["params"])
   updates, g_opt = g_tx.update(grads, state["g_opt"], state["g"]["params"])
   new = dict(state, step=state["step"] + 1, g_opt=g_opt,
              g={"params": optax.apply_updates(state["g"]["params"], updates),
                 "batch_stats": stats})
-  return new, {"mse": loss, "mse_hole": hole, "mse_valid": valid}
+  return new, terms
 
 
 def discriminator_step(state: dict, batch: dict, *, d_tx, g_config
@@ -158,22 +157,18 @@ def joint_step(state: dict, batch: dict, *, g_tx, d_tx, g_config, loss_config
   d, d_opt, d_metrics = _discriminator_update(state, image, fake, d_tx)
 
   def g_loss_fn(out):
-    hole = losses.mse_hole(out, image, mask)
-    valid = losses.mse_valid(out, image, mask)
+    terms = losses.mse_terms(out, image, mask, loss_config.valid_weight)
     logits = discriminator.apply_discriminator(d, composite(out, image, mask))
-    adv = losses.adversarial_loss(logits)
-    mse = hole + loss_config.valid_weight * valid
-    return mse + loss_config.adv_weight * adv, (mse, hole, valid, adv)
+    terms["adv"] = losses.adversarial_loss(logits)
+    return terms["mse"] + loss_config.adv_weight * terms["adv"], terms
 
-  (g_loss, (mse, hole, valid, adv)), out_grad = jax.value_and_grad(
-      g_loss_fn, has_aux=True)(out)
+  (g_loss, terms), out_grad = jax.value_and_grad(g_loss_fn, has_aux=True)(out)
   (grads,) = pull_back(out_grad)
   updates, g_opt = g_tx.update(grads, state["g_opt"], g_params)
   new = {"step": state["step"] + 1, "d": d, "d_opt": d_opt, "g_opt": g_opt,
          "g": {"params": optax.apply_updates(g_params, updates),
                "batch_stats": stats}}
-  metrics = dict(d_metrics, g_loss=g_loss, mse=mse, mse_hole=hole,
-                 mse_valid=valid, adv=adv)
+  metrics = dict(d_metrics, g_loss=g_loss, **terms)
   return new, metrics
 
 
