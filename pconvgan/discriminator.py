@@ -132,13 +132,13 @@ def apply_discriminator(params: dict, images: jax.Array) -> jax.Array:
   """
   checks.check_image(images, name="images")
   return _apply_discriminator(params, images,
-                              layers.summed_weight_gradients_enabled())
+                              layers.cpu_training_convolutions_enabled())
 
 
 @functools.partial(jax.jit, static_argnums=2)
 def _apply_discriminator(params: dict, images: jax.Array,
-                         summed_weight_gradients: bool) -> jax.Array:
-  with layers.summed_weight_gradients(summed_weight_gradients):
+                         cpu_convolutions: bool) -> jax.Array:
+  with layers.cpu_training_convolutions(cpu_convolutions):
     return _discriminator_forward(params, images)
 
 

@@ -133,13 +133,13 @@ def apply_generator(variables: dict, image: jax.Array, mask: jax.Array, *,
   checks.check_image(image)
   checks.check_mask(mask, image)
   return _apply_generator(variables, image, mask, train, cfg,
-                          layers.summed_weight_gradients_enabled())
+                          layers.cpu_training_convolutions_enabled())
 
 
 @functools.partial(jax.jit, static_argnums=(3, 4, 5))
 def _apply_generator(variables, image, mask, train: bool, cfg: GeneratorConfig,
-                     summed_weight_gradients: bool):
-  with layers.summed_weight_gradients(summed_weight_gradients):
+                     cpu_convolutions: bool):
+  with layers.cpu_training_convolutions(cpu_convolutions):
     return _generator_forward(variables, image, mask, train, cfg)
 
 

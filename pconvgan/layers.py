@@ -31,24 +31,25 @@ def same_padding(size: int, kernel_size: int, stride: int) -> tuple[int, int]:
 # Below this many input or output channels XLA's own weight gradient is as
 # fast (measured on a 2-core x86 CPU: 67 -> 3 channels is 10x slower summed).
 _SUMMED_WEIGHT_GRAD_MIN_CHANNELS = 16
-_SUMMED = contextvars.ContextVar("summed_weight_gradients", default=False)
+_CPU_CONVS = contextvars.ContextVar("cpu_training_convolutions", default=False)
 
 
 @contextlib.contextmanager
-def summed_weight_gradients(enabled: bool = True):
-  """Within this context, functions traced use the CPU weight gradient of
-  _conv_bwd for wide convolutions. It is a custom VJP, so forward-mode
-  differentiation (jax.jvp, jax.hessian) of what is traced here fails: the
-  training steps use it, the public API does not."""
-  token = _SUMMED.set(enabled)
+def cpu_training_convolutions(enabled: bool = True):
+  """Within this context, convolutions traced for the CPU use the faster
+  formulations of _conv (same values, different summation order). Strided and
+  wide ones get a custom VJP, so forward-mode differentiation (jax.jvp,
+  jax.hessian) of what is traced here fails: the training steps use it, the
+  public API does not."""
+  token = _CPU_CONVS.set(enabled)
   try:
     yield
   finally:
-    _SUMMED.reset(token)
+    _CPU_CONVS.reset(token)
 
 
-def summed_weight_gradients_enabled() -> bool:
-  return _SUMMED.get()
+def cpu_training_convolutions_enabled() -> bool:
+  return _CPU_CONVS.get()
 
 
 def _padding(x_shape, kernel_shape, stride):
@@ -62,50 +63,128 @@ def _xla_conv(x, kernel, stride):
       dimension_numbers=_DIMS)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def _conv_summed_weight_grad(x, kernel, stride):
+def _space_to_depth_conv(x, kernel, stride):
+  """The strided convolution as a stride-1 one on stride x stride pixel blocks.
+
+  With t = stride * a + p, x_pad[stride * o + t] is pixel p of block o + a, so
+  the k x k stride-s convolution of x equals a ceil(k/s) x ceil(k/s) stride-1
+  convolution of the blocks (s*s*C channels) with the kernel zero-padded to a
+  multiple of s and regrouped. Its input gradient is a stride-1 convolution,
+  which XLA's CPU backend runs 2 to 10x faster than the dilated one of the
+  strided form (its forward and weight gradient are slower: not used there).
+  """
+  s = stride
+  kh, kw, c, o = kernel.shape
+  ah, aw = -(-kh // s), -(-kw // s)
+  b, h, w, _ = x.shape
+  ho, wo = -(-h // s), -(-w // s)
+  (pt, _), (pl, _) = _padding(x.shape, kernel.shape, s)
+  hp, wp = s * (ho + ah - 1), s * (wo + aw - 1)
+  xp = jnp.pad(x, ((0, 0), (pt, hp - h - pt), (pl, wp - w - pl), (0, 0)))
+  blocks = xp.reshape(b, hp // s, s, wp // s, s, c).transpose(0, 1, 3, 2, 4, 5)
+  blocks = blocks.reshape(b, hp // s, wp // s, s * s * c)
+  kp = jnp.pad(kernel, ((0, s * ah - kh), (0, s * aw - kw), (0, 0), (0, 0)))
+  kp = kp.reshape(ah, s, aw, s, c, o).transpose(0, 2, 1, 3, 4, 5)
+  return lax.conv_general_dilated(blocks, kp.reshape(ah, aw, s * s * c, o),
+                                  (1, 1), "VALID", dimension_numbers=_DIMS)
+
+
+def _shift_after_matmul_conv(x, kernel):
+  """Stride-1 convolution as one matrix product with every kernel offset's
+  filters side by side, then k*k shifted sums of the narrow result. For few
+  output channels (the 3-channel decoder layer) XLA's CPU convolution and its
+  gradients are 2 to 3x slower than this and its automatic derivative."""
+  kh, kw, c, o = kernel.shape
+  b, h, w, _ = x.shape
+  (pt, pb), (pl, pr) = _padding(x.shape, kernel.shape, 1)
+  z = jnp.einsum("bhwc,cn->bhwn", x,
+                 kernel.transpose(2, 0, 1, 3).reshape(c, kh * kw * o))
+  z = jnp.pad(z.reshape(b, h, w, kh, kw, o),
+              ((0, 0), (pt, pb), (pl, pr), (0, 0), (0, 0), (0, 0)))
+  return sum(z[:, i:i + h, j:j + w, i, j] for i in range(kh) for j in range(kw))
+
+
+def _summed_weight_grad(x, kernel_shape, stride, dy):
+  """dW[i, j] = sum over (b, h, w) of x_pad[b, s*h + i, s*w + j, :]^T dy[b, h, w, :].
+
+  One matrix product per kernel offset with the long (batch x pixels) axis
+  as the reduction; XLA's CPU backend runs these 1.5 to 4x faster than its
+  own weight-gradient convolution for the decoder's layers. Each offset
+  copies a shifted slice, so the narrower of x and dy is the one shifted (at
+  stride 1, dW[i, j] = sum x[u]^T dy[u - (i, j) + pad]), and the shifted one
+  is the right-hand operand: plain copies rather than transposes.
+  """
+  kh, kw, c, o = kernel_shape
+  (pt, pb), (pl, pr) = _padding(x.shape, kernel_shape, stride)
+  ho, wo = dy.shape[1], dy.shape[2]
+  if stride == 1 and o < c:
+    h, w = x.shape[1], x.shape[2]
+    dyp = jnp.pad(dy, ((0, 0), (kh - 1 - pt, pt), (kw - 1 - pl, pl), (0, 0)))
+    rows = [jnp.einsum("bhwc,bhwo->co", x,
+                       dyp[:, kh - 1 - i:kh - 1 - i + h, kw - 1 - j:kw - 1 - j + w])
+            for i in range(kh) for j in range(kw)]
+    return jnp.stack(rows).reshape(kernel_shape)
+  xp = jnp.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+  rows = [jnp.einsum("bhwo,bhwc->oc", dy,
+                     xp[:, i:i + stride * (ho - 1) + 1:stride,
+                        j:j + stride * (wo - 1) + 1:stride])
+          for i in range(kh) for j in range(kw)]
+  return jnp.stack(rows).reshape(kh, kw, o, c).transpose(0, 1, 3, 2)
+
+
+def _narrow_output(kernel_shape, stride) -> bool:
+  kh, kw, c_in, c_out = kernel_shape
+  return stride == 1 and kh * kw * c_out <= c_in
+
+
+def _cpu_forward(x, kernel, stride):
+  if _narrow_output(kernel.shape, stride):
+    return _shift_after_matmul_conv(x, kernel)
   return _xla_conv(x, kernel, stride)
 
 
-def _conv_fwd(x, kernel, stride):
-  return _xla_conv(x, kernel, stride), (x, kernel)
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _cpu_conv(x, kernel, stride):
+  return _cpu_forward(x, kernel, stride)
 
 
-def _conv_bwd(stride, residuals, dy):
-  """XLA's input gradient; the weight gradient as k*k matrix products.
+def _cpu_conv_fwd(x, kernel, stride):
+  return _cpu_forward(x, kernel, stride), (x, kernel)
 
-  dW[i, j] = sum over (b, h, w) of x_pad[b, s*h + i, s*w + j, :]^T dy[b, h, w, :]:
-  one GEMM per kernel offset with the long (batch x pixels) axis as the
-  reduction, which XLA's CPU backend runs 1.5 to 2.5x faster than its own
-  weight-gradient convolution for the decoder's layer sizes.
-  """
+
+def _cpu_conv_bwd(stride, residuals, dy):
+  """The input gradient through the space-to-depth form when strided (else
+  through the forward's form); the weight gradient summed over offsets when
+  wide, XLA's otherwise."""
   x, kernel = residuals
-  _, input_vjp = jax.vjp(lambda x: _xla_conv(x, kernel, stride), x)
+  forward = _space_to_depth_conv if stride > 1 else _cpu_forward
+  _, input_vjp = jax.vjp(lambda x: forward(x, kernel, stride), x)
   (dx,) = input_vjp(dy)
-  kh, kw = kernel.shape[:2]
-  (pt, pb), (pl, pr) = _padding(x.shape, kernel.shape, stride)
-  xp = jnp.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
-  ho, wo = dy.shape[1], dy.shape[2]
-  rows = [jnp.einsum("bhwc,bhwo->co",
-                     xp[:, i:i + stride * (ho - 1) + 1:stride,
-                        j:j + stride * (wo - 1) + 1:stride], dy)
-          for i in range(kh) for j in range(kw)]
-  dkernel = jnp.stack(rows).reshape(kernel.shape)
+  if min(kernel.shape[2:]) >= _SUMMED_WEIGHT_GRAD_MIN_CHANNELS:
+    dkernel = _summed_weight_grad(x, kernel.shape, stride, dy)
+  else:
+    _, kernel_vjp = jax.vjp(lambda k: _xla_conv(x, k, stride), kernel)
+    (dkernel,) = kernel_vjp(dy)
   return dx, dkernel
 
 
-_conv_summed_weight_grad.defvjp(_conv_fwd, _conv_bwd)
+_cpu_conv.defvjp(_cpu_conv_fwd, _cpu_conv_bwd)
 
 
 def _conv(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
-  """Zero-padded 'same-centred' convolution. On CPU, the weight gradient of
-  wide layers is computed by _conv_bwd (same values, faster there; it holds
-  the k*k shifted inputs, about twice the step's memory); elsewhere (cuDNN)
-  XLA's own gradient is kept."""
+  """Zero-padded 'same-centred' convolution.
+
+  Inside cpu_training_convolutions on CPU, strided, wide and few-output
+  layers go through _cpu_conv: few outputs computed as
+  _shift_after_matmul_conv, gradients by _cpu_conv_bwd (its shifted slices
+  make the step's memory about twice XLA's). Elsewhere (cuDNN on GPU, the
+  public API) XLA's own convolution."""
   kh, kw, c_in, c_out = kernel.shape
-  if (_SUMMED.get() and jax.default_backend() == "cpu" and kh * kw > 1
-      and min(c_in, c_out) >= _SUMMED_WEIGHT_GRAD_MIN_CHANNELS):
-    return _conv_summed_weight_grad(x, kernel, stride)
+  if not (_CPU_CONVS.get() and jax.default_backend() == "cpu" and kh * kw > 1):
+    return _xla_conv(x, kernel, stride)
+  if (stride > 1 or _narrow_output(kernel.shape, stride)
+      or min(c_in, c_out) >= _SUMMED_WEIGHT_GRAD_MIN_CHANNELS):
+    return _cpu_conv(x, kernel, stride)
   return _xla_conv(x, kernel, stride)
 
 

@@ -201,18 +201,18 @@ def make_steps(mesh: Mesh, g_tx, d_tx, g_config, loss_config
       "joint": functools.partial(joint_step, g_tx=g_tx, d_tx=d_tx,
                                  g_config=g_config, loss_config=loss_config),
   }
-  return {name: jax.jit(_with_summed_weight_gradients(fn),
+  return {name: jax.jit(_with_cpu_training_convolutions(fn),
                         in_shardings=(replicated, batch),
                         out_shardings=(replicated, replicated),
                         donate_argnums=0)
           for name, fn in fns.items()}
 
 
-def _with_summed_weight_gradients(fn: Callable) -> Callable:
-  """``fn`` traced with layers.summed_weight_gradients (faster CPU gradients)."""
+def _with_cpu_training_convolutions(fn: Callable) -> Callable:
+  """``fn`` traced with layers.cpu_training_convolutions (faster on CPU)."""
   @functools.wraps(fn)
   def traced(*args, **kwargs):
-    with layers.summed_weight_gradients():
+    with layers.cpu_training_convolutions():
       return fn(*args, **kwargs)
   return traced
 

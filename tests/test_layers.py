@@ -197,26 +197,53 @@ def test_batch_norm_train_and_inference():
   assert same is new
 
 
-@pytest.mark.parametrize("kernel_size, stride, size", [(3, 1, (9, 8)), (5, 2, (9, 10)),
-                                                      (3, 2, (8, 8))])
-def test_summed_weight_gradient_equals_xla_gradient(kernel_size, stride, size):
-  """Wide layers use a custom weight gradient on CPU; it must equal XLA's."""
+@pytest.mark.parametrize("kernel_size, stride, size, c_in, c_out, form", [
+    (3, 1, (9, 8), 16, 24, "custom_vjp"),     # wide: summed dW, x shifted
+    (3, 1, (9, 8), 24, 16, "custom_vjp"),     # fewer outputs: dy shifted
+    (4, 1, (7, 6), 24, 16, "custom_vjp"),     # even kernel, uneven padding
+    (5, 2, (9, 10), 16, 24, "custom_vjp"),    # strided and wide
+    (3, 2, (8, 8), 16, 24, "custom_vjp"),
+    (5, 2, (11, 7), 3, 8, "custom_vjp"),      # strided, narrow: XLA's dW
+    (3, 2, (7, 9), 5, 4, "custom_vjp"),
+    (3, 1, (9, 7), 29, 3, "custom_vjp"),      # few outputs: shift after matmul
+    (3, 1, (6, 6), 4, 8, None),               # narrow stride 1: XLA as is
+])
+def test_cpu_training_convolution_equals_xla(kernel_size, stride, size, c_in,
+                                             c_out, form):
+  """Inside cpu_training_convolutions each reformulated convolution gives
+  XLA's values and gradients, and the plain path is taken outside it."""
   rng = np.random.default_rng(8)
-  x = jnp.asarray(rng.normal(size=(2, *size, 16)), jnp.float32)
-  kernel = jnp.asarray(rng.normal(size=(kernel_size, kernel_size, 16, 24)),
+  x = jnp.asarray(rng.normal(size=(2, *size, c_in)), jnp.float32)
+  kernel = jnp.asarray(rng.normal(size=(kernel_size, kernel_size, c_in, c_out)),
                        jnp.float32)
   dy = jnp.asarray(rng.normal(size=(2, -(-size[0] // stride),
-                                    -(-size[1] // stride), 24)), jnp.float32)
-  def summed(x, k):
-    with layers.summed_weight_gradients():
+                                    -(-size[1] // stride), c_out)), jnp.float32)
+  def fast(x, k):
+    with layers.cpu_training_convolutions():
       return layers._conv(x, k, stride)
-  y, vjp = jax.vjp(summed, x, kernel)
+  y, vjp = jax.vjp(fast, x, kernel)
   want_y, want_vjp = jax.vjp(lambda x, k: layers._xla_conv(x, k, stride), x,
                              kernel)
-  np.testing.assert_allclose(y, want_y, rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(y, want_y, rtol=1e-5, atol=1e-4)
   for got, want in zip(vjp(dy), want_vjp(dy)):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
-  # The custom path is taken inside the context only.
-  assert "custom_vjp" in str(jax.make_jaxpr(summed)(x, kernel))
-  assert "custom_vjp" not in str(jax.make_jaxpr(
+  fast_jaxpr = str(jax.make_jaxpr(fast)(x, kernel))
+  plain_jaxpr = str(jax.make_jaxpr(
       lambda x, k: layers._conv(x, k, stride))(x, kernel))
+  if form is None:
+    assert fast_jaxpr == plain_jaxpr
+  else:
+    assert form in fast_jaxpr and form not in plain_jaxpr
+
+
+@pytest.mark.parametrize("kernel_size, stride, size", [(5, 2, (11, 7)),
+                                                      (3, 2, (8, 9)),
+                                                      (4, 3, (10, 8))])
+def test_space_to_depth_conv_equals_strided_conv(kernel_size, stride, size):
+  rng = np.random.default_rng(9)
+  x = jnp.asarray(rng.normal(size=(2, *size, 3)), jnp.float32)
+  kernel = jnp.asarray(rng.normal(size=(kernel_size, kernel_size, 3, 5)),
+                       jnp.float32)
+  np.testing.assert_allclose(
+      layers._space_to_depth_conv(x, kernel, stride),
+      layers._xla_conv(x, kernel, stride), rtol=1e-5, atol=1e-5)
