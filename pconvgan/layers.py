@@ -28,19 +28,24 @@ def same_padding(size: int, kernel_size: int, stride: int) -> tuple[int, int]:
   return low, total - low
 
 
-# Below this many input or output channels XLA's own weight gradient is as
-# fast (measured on a 2-core x86 CPU: 67 -> 3 channels is 10x slower summed).
-_SUMMED_WEIGHT_GRAD_MIN_CHANNELS = 16
 _CPU_CONVS = contextvars.ContextVar("cpu_training_convolutions", default=False)
+
+# XLA's CPU backend hands convolutions and matrix products to YNNPACK by
+# default. On a 2-core x86 CPU (AVX2) its convolutions ran the generator's
+# layers 1.2 to 8x slower than XLA's own (Eigen) ones, weight gradients most
+# (192 -> 64 channels at 64x64: 11 against 100 GFLOP/s), while its matrix
+# products were 15% faster: the training steps keep it for products only.
+_XLA_CPU_OPTIONS = {
+    "xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
 
 
 @contextlib.contextmanager
 def cpu_training_convolutions(enabled: bool = True):
-  """Within this context, convolutions traced for the CPU use the faster
-  formulations of _conv (same values, different summation order). Strided and
-  wide ones get a custom VJP, so forward-mode differentiation (jax.jvp,
-  jax.hessian) of what is traced here fails: the training steps use it, the
-  public API does not."""
+  """Within this context, strided convolutions traced for the CPU compute
+  their input gradient through _space_to_depth_conv (same values, different
+  summation order). It is a custom VJP, so forward-mode differentiation
+  (jax.jvp, jax.hessian) of what is traced here fails: the training steps
+  use it, the public API does not."""
   token = _CPU_CONVS.set(enabled)
   try:
     yield
@@ -50,6 +55,21 @@ def cpu_training_convolutions(enabled: bool = True):
 
 def cpu_training_convolutions_enabled() -> bool:
   return _CPU_CONVS.get()
+
+
+@functools.cache
+def xla_cpu_options() -> dict | None:
+  """Compiler options for jitting the training steps on this backend: on CPU,
+  _XLA_CPU_OPTIONS if this jaxlib knows them (checked by compiling a probe
+  once), else None; None elsewhere."""
+  if jax.default_backend() != "cpu":
+    return None
+  try:
+    jax.jit(lambda x: x + 1, compiler_options=_XLA_CPU_OPTIONS).lower(
+        jnp.zeros(())).compile()
+  except Exception:  # pylint: disable=broad-except
+    return None  # an option this jaxlib does not have: XLA's defaults
+  return dict(_XLA_CPU_OPTIONS)
 
 
 def _padding(x_shape, kernel_shape, stride):
@@ -69,9 +89,10 @@ def _space_to_depth_conv(x, kernel, stride):
   With t = stride * a + p, x_pad[stride * o + t] is pixel p of block o + a, so
   the k x k stride-s convolution of x equals a ceil(k/s) x ceil(k/s) stride-1
   convolution of the blocks (s*s*C channels) with the kernel zero-padded to a
-  multiple of s and regrouped. Its input gradient is a stride-1 convolution,
-  which XLA's CPU backend runs 2 to 10x faster than the dilated one of the
-  strided form (its forward and weight gradient are slower: not used there).
+  multiple of s and regrouped. Its input gradient is a stride-1 convolution;
+  for 5x5 stride-2 layers XLA's CPU backend runs it 2 to 10x faster than the
+  input-dilated one of the strided form (measured on a 2-core x86 CPU; for
+  3x3 kernels, and for the forward and weight gradient, it is slower).
   """
   s = stride
   kh, kw, c, o = kernel.shape
@@ -89,102 +110,35 @@ def _space_to_depth_conv(x, kernel, stride):
                                   (1, 1), "VALID", dimension_numbers=_DIMS)
 
 
-def _shift_after_matmul_conv(x, kernel):
-  """Stride-1 convolution as one matrix product with every kernel offset's
-  filters side by side, then k*k shifted sums of the narrow result. For few
-  output channels (the 3-channel decoder layer) XLA's CPU convolution and its
-  gradients are 2 to 3x slower than this and its automatic derivative."""
-  kh, kw, c, o = kernel.shape
-  b, h, w, _ = x.shape
-  (pt, pb), (pl, pr) = _padding(x.shape, kernel.shape, 1)
-  z = jnp.einsum("bhwc,cn->bhwn", x,
-                 kernel.transpose(2, 0, 1, 3).reshape(c, kh * kw * o))
-  z = jnp.pad(z.reshape(b, h, w, kh, kw, o),
-              ((0, 0), (pt, pb), (pl, pr), (0, 0), (0, 0), (0, 0)))
-  return sum(z[:, i:i + h, j:j + w, i, j] for i in range(kh) for j in range(kw))
-
-
-def _summed_weight_grad(x, kernel_shape, stride, dy):
-  """dW[i, j] = sum over (b, h, w) of x_pad[b, s*h + i, s*w + j, :]^T dy[b, h, w, :].
-
-  One matrix product per kernel offset with the long (batch x pixels) axis
-  as the reduction; XLA's CPU backend runs these 1.5 to 4x faster than its
-  own weight-gradient convolution for the decoder's layers. Each offset
-  copies a shifted slice, so the narrower of x and dy is the one shifted (at
-  stride 1, dW[i, j] = sum x[u]^T dy[u - (i, j) + pad]), and the shifted one
-  is the right-hand operand: plain copies rather than transposes.
-  """
-  kh, kw, c, o = kernel_shape
-  (pt, pb), (pl, pr) = _padding(x.shape, kernel_shape, stride)
-  ho, wo = dy.shape[1], dy.shape[2]
-  if stride == 1 and o < c:
-    h, w = x.shape[1], x.shape[2]
-    dyp = jnp.pad(dy, ((0, 0), (kh - 1 - pt, pt), (kw - 1 - pl, pl), (0, 0)))
-    rows = [jnp.einsum("bhwc,bhwo->co", x,
-                       dyp[:, kh - 1 - i:kh - 1 - i + h, kw - 1 - j:kw - 1 - j + w])
-            for i in range(kh) for j in range(kw)]
-    return jnp.stack(rows).reshape(kernel_shape)
-  xp = jnp.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
-  rows = [jnp.einsum("bhwo,bhwc->oc", dy,
-                     xp[:, i:i + stride * (ho - 1) + 1:stride,
-                        j:j + stride * (wo - 1) + 1:stride])
-          for i in range(kh) for j in range(kw)]
-  return jnp.stack(rows).reshape(kh, kw, o, c).transpose(0, 1, 3, 2)
-
-
-def _narrow_output(kernel_shape, stride) -> bool:
-  kh, kw, c_in, c_out = kernel_shape
-  return stride == 1 and kh * kw * c_out <= c_in
-
-
-def _cpu_forward(x, kernel, stride):
-  if _narrow_output(kernel.shape, stride):
-    return _shift_after_matmul_conv(x, kernel)
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _strided_conv(x, kernel, stride):
   return _xla_conv(x, kernel, stride)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def _cpu_conv(x, kernel, stride):
-  return _cpu_forward(x, kernel, stride)
+def _strided_conv_fwd(x, kernel, stride):
+  return _xla_conv(x, kernel, stride), (x, kernel)
 
 
-def _cpu_conv_fwd(x, kernel, stride):
-  return _cpu_forward(x, kernel, stride), (x, kernel)
-
-
-def _cpu_conv_bwd(stride, residuals, dy):
-  """The input gradient through the space-to-depth form when strided (else
-  through the forward's form); the weight gradient summed over offsets when
-  wide, XLA's otherwise."""
+def _strided_conv_bwd(stride, residuals, dy):
+  """XLA's weight gradient; the input gradient of the space-to-depth form."""
   x, kernel = residuals
-  forward = _space_to_depth_conv if stride > 1 else _cpu_forward
-  _, input_vjp = jax.vjp(lambda x: forward(x, kernel, stride), x)
-  (dx,) = input_vjp(dy)
-  if min(kernel.shape[2:]) >= _SUMMED_WEIGHT_GRAD_MIN_CHANNELS:
-    dkernel = _summed_weight_grad(x, kernel.shape, stride, dy)
-  else:
-    _, kernel_vjp = jax.vjp(lambda k: _xla_conv(x, k, stride), kernel)
-    (dkernel,) = kernel_vjp(dy)
-  return dx, dkernel
+  _, input_vjp = jax.vjp(lambda x: _space_to_depth_conv(x, kernel, stride), x)
+  _, kernel_vjp = jax.vjp(lambda k: _xla_conv(x, k, stride), kernel)
+  return input_vjp(dy)[0], kernel_vjp(dy)[0]
 
 
-_cpu_conv.defvjp(_cpu_conv_fwd, _cpu_conv_bwd)
+_strided_conv.defvjp(_strided_conv_fwd, _strided_conv_bwd)
 
 
 def _conv(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
-  """Zero-padded 'same-centred' convolution.
-
-  Inside cpu_training_convolutions on CPU, strided, wide and few-output
-  layers go through _cpu_conv: few outputs computed as
-  _shift_after_matmul_conv, gradients by _cpu_conv_bwd (its shifted slices
-  make the step's memory about twice XLA's). Elsewhere (cuDNN on GPU, the
-  public API) XLA's own convolution."""
-  kh, kw, c_in, c_out = kernel.shape
-  if not (_CPU_CONVS.get() and jax.default_backend() == "cpu" and kh * kw > 1):
-    return _xla_conv(x, kernel, stride)
-  if (stride > 1 or _narrow_output(kernel.shape, stride)
-      or min(c_in, c_out) >= _SUMMED_WEIGHT_GRAD_MIN_CHANNELS):
-    return _cpu_conv(x, kernel, stride)
+  """Zero-padded 'same-centred' convolution. Inside cpu_training_convolutions
+  on CPU, strided convolutions with kernels wider than twice the stride (the
+  5x5 stride-2 layers) take their input gradient from _strided_conv_bwd;
+  elsewhere (cuDNN on GPU, the public API) XLA's own gradients."""
+  kh, kw = kernel.shape[:2]
+  if (_CPU_CONVS.get() and jax.default_backend() == "cpu" and stride > 1
+      and min(kh, kw) > 2 * stride):
+    return _strided_conv(x, kernel, stride)
   return _xla_conv(x, kernel, stride)
 
 

@@ -189,6 +189,8 @@ def make_steps(mesh: Mesh, g_tx, d_tx, g_config, loss_config
 
   The state is replicated over the mesh and donated; the batch is sharded
   along its first axis, so batch norm and the losses see the global batch.
+  On CPU the steps are compiled with layers.xla_cpu_options and traced with
+  layers.cpu_training_convolutions (faster there, same values).
   """
   g_config = checks.as_config(generator.GeneratorConfig, g_config)
   loss_config = checks.as_config(LossConfig, loss_config)
@@ -204,7 +206,8 @@ def make_steps(mesh: Mesh, g_tx, d_tx, g_config, loss_config
   return {name: jax.jit(_with_cpu_training_convolutions(fn),
                         in_shardings=(replicated, batch),
                         out_shardings=(replicated, replicated),
-                        donate_argnums=0)
+                        donate_argnums=0,
+                        compiler_options=layers.xla_cpu_options())
           for name, fn in fns.items()}
 
 

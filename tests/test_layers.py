@@ -1,5 +1,7 @@
 """partial_conv and its grouped form against a plain NumPy loop of the definition."""
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -198,19 +200,15 @@ def test_batch_norm_train_and_inference():
 
 
 @pytest.mark.parametrize("kernel_size, stride, size, c_in, c_out, form", [
-    (3, 1, (9, 8), 16, 24, "custom_vjp"),     # wide: summed dW, x shifted
-    (3, 1, (9, 8), 24, 16, "custom_vjp"),     # fewer outputs: dy shifted
-    (4, 1, (7, 6), 24, 16, "custom_vjp"),     # even kernel, uneven padding
-    (5, 2, (9, 10), 16, 24, "custom_vjp"),    # strided and wide
-    (3, 2, (8, 8), 16, 24, "custom_vjp"),
-    (5, 2, (11, 7), 3, 8, "custom_vjp"),      # strided, narrow: XLA's dW
-    (3, 2, (7, 9), 5, 4, "custom_vjp"),
-    (3, 1, (9, 7), 29, 3, "custom_vjp"),      # few outputs: shift after matmul
-    (3, 1, (6, 6), 4, 8, None),               # narrow stride 1: XLA as is
+    (5, 2, (9, 10), 16, 24, "custom_vjp"),    # the 5x5 stride-2 layers
+    (5, 2, (11, 7), 3, 8, "custom_vjp"),
+    (7, 3, (10, 11), 4, 5, "custom_vjp"),
+    (3, 2, (8, 8), 16, 24, None),             # 3x3 stride 2: XLA as is
+    (3, 1, (9, 8), 24, 16, None),             # stride 1: XLA as is
 ])
 def test_cpu_training_convolution_equals_xla(kernel_size, stride, size, c_in,
                                              c_out, form):
-  """Inside cpu_training_convolutions each reformulated convolution gives
+  """Inside cpu_training_convolutions the reformulated convolutions give
   XLA's values and gradients, and the plain path is taken outside it."""
   rng = np.random.default_rng(8)
   x = jnp.asarray(rng.normal(size=(2, *size, c_in)), jnp.float32)
@@ -247,3 +245,31 @@ def test_space_to_depth_conv_equals_strided_conv(kernel_size, stride, size):
   np.testing.assert_allclose(
       layers._space_to_depth_conv(x, kernel, stride),
       layers._xla_conv(x, kernel, stride), rtol=1e-5, atol=1e-5)
+
+
+def test_xla_cpu_options_keep_convolutions_out_of_ynnpack(monkeypatch):
+  """The training steps' compiler options give convolutions to XLA's own
+  emitter and keep matrix products in YNNPACK; an option this jaxlib does
+  not know falls back to XLA's defaults instead of failing."""
+  options = layers.xla_cpu_options()
+  assert options is not None  # the suite runs on CPU
+  def conv_and_dot(x, kernel):
+    return layers._xla_conv(x, kernel, 1), x.reshape(-1, 64) @ kernel[0, 0]
+  args = (jnp.ones((4, 32, 32, 64)), jnp.ones((3, 3, 64, 64)))
+  def fused_ops(compiler_options):
+    """(a convolution is in a YNNPACK fusion, a dot is in one)"""
+    hlo = jax.jit(conv_and_dot, compiler_options=compiler_options).lower(
+        *args).compile().as_text()
+    called = re.findall(r"calls=(%[\w.\-]+)[^\n]*__ynn_fusion", hlo)
+    bodies = "".join(hlo.split(f"\n{name} ")[1].split("\n}")[0]
+                     for name in called)
+    return " convolution(" in bodies, " dot(" in bodies
+  assert fused_ops(None) == (True, True)      # XLA's default: both
+  assert fused_ops(options) == (False, True)  # ours: products only
+  monkeypatch.setattr(layers, "_XLA_CPU_OPTIONS",
+                      {"xla_cpu_no_such_option_anywhere": True})
+  layers.xla_cpu_options.cache_clear()
+  try:
+    assert layers.xla_cpu_options() is None
+  finally:
+    layers.xla_cpu_options.cache_clear()
