@@ -1,19 +1,22 @@
 """pconvgan against the PyTorch reference of the same networks, in one run.
 
     pip install torch            # CPU build; for benchmarking only
-    python bench/compare.py [--batch 16] [--size 128] [--repeats 4]
+    python bench/compare.py [--batch 16] [--size 128] [--repeats 6]
 
 Prints, for each phase's training step, images/s of pconvgan (jitted JAX) and
-of bench/torch_reference.py (PyTorch, channels_last), their ratio, the
+of bench/torch_reference.py (PyTorch, channels_last), their ratio (the two
+are timed in alternation, step by step, so that the load of a shared
+machine weighs on both alike; medians of --repeats each), the
 achieved GFLOP/s of the generator's convolutions in the generator-only step
 (their FLOPs, counted from the layer sizes, over the whole step's time: a
-lower bound), and this machine's single-precision GEMM peak measured now
-with NumPy. Compare ratios, not absolute figures, on a shared machine.
+lower bound), and this machine's single-precision GEMM peak measured with
+NumPy before and after the steps (the better of the two). Compare ratios, not absolute figures, on a shared machine.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 import time
 
@@ -60,24 +63,34 @@ def generator_conv_flops(batch: int, size: int, width: float) -> float:
 
 
 def main() -> None:
-  args = common.parser(__doc__).parse_args()
+  args = common.parser(__doc__, repeats=6).parse_args()
   try:
     import torch_reference  # pylint: disable=import-outside-toplevel
   except ImportError:
     sys.exit("bench/compare.py needs PyTorch: pip install torch (CPU build)")
 
   peak = sgemm_peak()
-  ours = train_speed.phase_rates(args.batch, args.size, args.width, args.repeats)
-  theirs = torch_reference.phase_rates(args.batch, args.size, args.width,
-                                       args.repeats)
+  ours, theirs = {}, {}
+  jax_runners = train_speed.phase_runners(args.batch, args.size, args.width)
+  torch_runners = torch_reference.phase_runners(args.batch, args.size,
+                                                args.width)
+  for phase, (run, *_) in jax_runners.items():
+    jax_runs, torch_runs = [], []
+    for _ in range(args.repeats):
+      jax_runs.append(train_speed.timed(run))
+      torch_runs.append(train_speed.timed(torch_runners[phase]))
+    ours[phase] = args.batch / statistics.median(jax_runs)
+    theirs[phase] = args.batch / statistics.median(torch_runs)
+  peak = max(peak, sgemm_peak())  # the best of before and after the steps
   flops = generator_conv_flops(args.batch, args.size, args.width)
   print(f"batch {args.batch}, {args.size}x{args.size}, width {args.width}, "
-        f"{os.cpu_count()} CPU cores; NumPy sgemm peak now: {peak:.0f} GFLOP/s")
+        f"{os.cpu_count()} CPU cores; NumPy sgemm peak (better of before "
+        f"and after): {peak:.0f} GFLOP/s")
   print(f"{'phase':<15}{'pconvgan':>10}{'PyTorch':>10}{'ratio':>8}   images/s")
   for phase in ours:
-    print(f"{phase:<15}{ours[phase][0]:>10.2f}{theirs[phase]:>10.2f}"
-          f"{ours[phase][0] / theirs[phase]:>8.2f}")
-  for name, rate in (("pconvgan", ours["generator"][0]),
+    print(f"{phase:<15}{ours[phase]:>10.2f}{theirs[phase]:>10.2f}"
+          f"{ours[phase] / theirs[phase]:>8.2f}")
+  for name, rate in (("pconvgan", ours["generator"]),
                      ("PyTorch", theirs["generator"])):
     achieved = flops * rate / args.batch / 1e9
     print(f"generator convolutions, {name}: {achieved:.0f} GFLOP/s "

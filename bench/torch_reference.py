@@ -168,8 +168,9 @@ class Trainer:
     return loss
 
 
-def phase_rates(batch=16, size=128, width=1.0, repeats=4) -> dict:
-  """Images/s of each step type (median of ``repeats`` after one warm-up)."""
+def phase_runners(batch=16, size=128, width=1.0) -> dict:
+  """Phase -> ``run()``: one step of that type, finished when it returns;
+  warmed up."""
   torch.manual_seed(0)
   trainer = Trainer(size, width)
   image = torch.rand(batch, 3, size, size).to(memory_format=torch.channels_last)
@@ -178,15 +179,25 @@ def phase_rates(batch=16, size=128, width=1.0, repeats=4) -> dict:
   mask[:, :, s // 4:3 * s // 4, s // 16:9 * s // 32] = 0
   mask[:, :, 5 * s // 16:11 * s // 16, s // 2:7 * s // 8] = 0
   mask = mask.to(memory_format=torch.channels_last)
-  rates = {}
+  runners = {}
   for phase, step in (("generator", trainer.generator_step),
                       ("discriminator", trainer.discriminator_step),
                       ("joint", trainer.joint_step)):
-    step(image, mask)
+    def run(step=step):
+      step(image, mask).item()
+    run()
+    runners[phase] = run
+  return runners
+
+
+def phase_rates(batch=16, size=128, width=1.0, repeats=4) -> dict:
+  """Images/s of each step type (median of ``repeats`` after one warm-up)."""
+  rates = {}
+  for phase, run in phase_runners(batch, size, width).items():
     runs = []
     for _ in range(repeats):
       start = time.perf_counter()
-      step(image, mask).item()
+      run()
       runs.append(time.perf_counter() - start)
     rates[phase] = batch / statistics.median(runs)
   return rates

@@ -23,16 +23,17 @@ from pconvgan import generator
 from pconvgan import steps
 
 
-def phase_rates(batch: int = 16, size: int = 128, width: float = 1.0,
-                repeats: int = 4) -> dict:
-  """Phase -> (images/s, compile s, compiled step MiB) of the jitted steps."""
+def phase_runners(batch: int = 16, size: int = 128, width: float = 1.0
+                  ) -> dict:
+  """Phase -> (run, compile s, compiled step MiB): ``run()`` does one jitted,
+  donated step exactly as train.py does and waits for it; warmed up."""
   mesh = steps.make_mesh()
   replicated, sharded = steps.shardings(mesh)
   g_cfg = generator.GeneratorConfig(width=width)
   d_cfg = {"width": width}
   g_tx, d_tx = steps.make_optimizers(None)
-  state = jax.device_put(steps.init_state(jax.random.key(0), size, g_cfg,
-                                          d_cfg, g_tx, d_tx), replicated)
+  holder = {"state": jax.device_put(steps.init_state(
+      jax.random.key(0), size, g_cfg, d_cfg, g_tx, d_tx), replicated)}
   s, b = size, batch
   mask = jnp.ones((b, s, s, 1)).at[:, s // 4:3 * s // 4, s // 16:9 * s // 32].set(0)
   mask = mask.at[:, 5 * s // 16:11 * s // 16, s // 2:7 * s // 8].set(0)
@@ -40,23 +41,36 @@ def phase_rates(batch: int = 16, size: int = 128, width: float = 1.0,
                                                      (b, s, s, 3)),
                          "mask": mask}, sharded)
   fns = steps.make_steps(mesh, g_tx, d_tx, g_cfg, steps.LossConfig())
-  rates = {}
+  runners = {}
   for phase in steps.PHASES:
     start = time.perf_counter()
-    compiled = fns[phase].lower(state, data).compile()
+    compiled = fns[phase].lower(holder["state"], data).compile()
     compile_s = time.perf_counter() - start
     mem = compiled.memory_analysis()
     step_mib = ((mem.argument_size_in_bytes + mem.output_size_in_bytes
                  + mem.temp_size_in_bytes) / 2**20) if mem else float("nan")
-    state, _ = fns[phase](state, data)  # warm-up
-    jax.block_until_ready(state)
-    runs = []
-    for _ in range(repeats):
-      start = time.perf_counter()
-      state, metrics = fns[phase](state, data)
+    def run(fn=fns[phase]):
+      holder["state"], metrics = fn(holder["state"], data)
       jax.block_until_ready(metrics)
-      runs.append(time.perf_counter() - start)
-    rates[phase] = (b / statistics.median(runs), compile_s, step_mib)
+    run()  # warm-up
+    runners[phase] = (run, compile_s, step_mib)
+  return runners
+
+
+def timed(run) -> float:
+  start = time.perf_counter()
+  run()
+  return time.perf_counter() - start
+
+
+def phase_rates(batch: int = 16, size: int = 128, width: float = 1.0,
+                repeats: int = 4) -> dict:
+  """Phase -> (images/s, compile s, compiled step MiB) of the jitted steps."""
+  rates = {}
+  for phase, (run, compile_s, step_mib) in phase_runners(batch, size,
+                                                         width).items():
+    runs = [timed(run) for _ in range(repeats)]
+    rates[phase] = (batch / statistics.median(runs), compile_s, step_mib)
   return rates
 
 
