@@ -190,7 +190,9 @@ def make_steps(mesh: Mesh, g_tx, d_tx, g_config, loss_config
   The state is replicated over the mesh and donated; the batch is sharded
   along its first axis, so batch norm and the losses see the global batch.
   On CPU the steps are compiled with layers.xla_cpu_options and traced with
-  layers.cpu_training_convolutions (faster there, same values).
+  layers.cpu_training_convolutions (faster there, same values). Compiler
+  options are allowed on top-level jits only: call the steps directly, not
+  inside another ``jax.jit`` (wrap ``generator_step`` and friends instead).
   """
   g_config = checks.as_config(generator.GeneratorConfig, g_config)
   loss_config = checks.as_config(LossConfig, loss_config)
