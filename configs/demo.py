@@ -3,7 +3,7 @@
 No download, no GPU: a half-width generator on random 64x64 crops of the
 nine demo photographs (resized to 128 px; two held out for the sample grids),
 with the paper's two holes scaled to 64 px, through all three phases. On 2
-CPU cores it takes about 9 minutes; the result fills the held-out holes with
+CPU cores it takes about 6 minutes; the result fills the held-out holes with
 texture and beats their mean colour on hole L1, PSNR and SSIM in eval.py
 (hole L1 10.1-10.4% against 11.2%, sharpness 0.52 against 0.08), though not
 OpenCV's Telea; its colour shift varies between runs.
