@@ -34,14 +34,8 @@ def sgemm_peak(n: int = 2048, repeats: int = 5) -> float:
   """Best GFLOP/s of an n x n float32 matrix product with NumPy."""
   a = np.random.default_rng(0).random((n, n), np.float32)
   a @ a
-  best = min(_timed(lambda: a @ a) for _ in range(repeats))
+  best = min(train_speed.timed(lambda: a @ a) for _ in range(repeats))
   return 2 * n ** 3 / best / 1e9
-
-
-def _timed(fn) -> float:
-  start = time.perf_counter()
-  fn()
-  return time.perf_counter() - start
 
 
 def generator_conv_flops(batch: int, size: int, width: float) -> float:
