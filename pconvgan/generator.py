@@ -101,7 +101,10 @@ def _init_generator(key: jax.Array, cfg: GeneratorConfig) -> dict:
   return {"params": params, "batch_stats": stats}
 
 
-def _plain_layer(xs, masks, kernel, bias, stride):
+def _plain_layer(xs, masks, kernel, bias, stride, upsample_first=False):
+  if upsample_first:
+    return (layers.upsampled_concat_conv(xs[0], xs[1], kernel, bias),
+            layers.upsample_nearest(masks[0]))
   x = xs[0] if len(xs) == 1 else jnp.concatenate(xs, -1)
   return layers.conv(x, kernel, bias, stride), masks[0][:, ::stride, ::stride]
 
@@ -158,9 +161,10 @@ def _generator_forward(variables, image, mask, train, cfg):
     mean = jnp.sum(image * mask, axis=(1, 2), keepdims=True) / known
     layer, x = _plain_layer, jnp.where(mask > 0, image, mean)
 
-  def block(name, xs, masks, stride, activation):
+  def block(name, xs, masks, stride, activation, upsample_first=False):
     p = params[name]
-    h, m = layer(xs, masks, p["conv"]["kernel"], p["conv"].get("bias"), stride)
+    h, m = layer(xs, masks, p["conv"]["kernel"], p["conv"].get("bias"), stride,
+                 upsample_first=upsample_first)
     if "bn" in p:
       h, new_stats[name] = layers.batch_norm(
           h, p["bn"], stats[name], train=train, momentum=cfg.bn_momentum,
@@ -175,9 +179,9 @@ def _generator_forward(variables, image, mask, train, cfg):
   skips.pop()  # the bottleneck is not a skip
   for i in range(len(DECODER)):
     skip_h, skip_m = skips.pop()
-    h, m = block(f"dec{i + 1}",
-                 [layers.upsample_nearest(h), skip_h],
-                 [layers.upsample_nearest(m), skip_m], 1, layers.leaky_relu)
+    # h and m are upsampled 2x (nearest) inside the layer, at no extra cost.
+    h, m = block(f"dec{i + 1}", [h, skip_h], [m, skip_m], 1, layers.leaky_relu,
+                 upsample_first=True)
   out, _ = block("out", [h], [m], 1, jax.nn.sigmoid)
 
   if unbatched:

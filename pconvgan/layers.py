@@ -15,6 +15,7 @@ from typing import Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 _DIMS = ("NHWC", "HWIO", "NHWC")
@@ -149,12 +150,97 @@ def conv(x: jax.Array, kernel: jax.Array, bias: jax.Array | None,
   return y if bias is None else y + bias
 
 
+@functools.cache
+def _upsampling_phases(kernel_size: int) -> tuple[tuple[int, int], np.ndarray]:
+  """How a k-tap 'same' convolution of a 2x nearest-upsampled axis reads the
+  low-resolution axis: output 2i + p (phase p) sees low pixels
+  i + starts[p] + a, a < w, with taps summed by taps[p] (w x k, 0/1)."""
+  low_pad = (kernel_size - 1) // 2
+  offsets = [[(p + i - low_pad) // 2 for i in range(kernel_size)] for p in (0, 1)]
+  starts = tuple(min(o) for o in offsets)
+  width = max(max(o) - s + 1 for o, s in zip(offsets, starts))
+  taps = np.zeros((2, width, kernel_size), np.float32)
+  for p in (0, 1):
+    for i, o in enumerate(offsets[p]):
+      taps[p, o - starts[p], i] = 1.0
+  return starts, taps
+
+
+def _upsampled_conv(low: jax.Array, kernel: jax.Array) -> jax.Array:
+  """_conv(upsample_nearest(low), kernel) at stride 1, without the upsampled array.
+
+  Upsampling repeats each pixel, so for each of the four output phases (row
+  and column parity) the k x k kernel reduces to a (k+1)/2 square one on
+  ``low``, its taps summed where they read the same pixel (2x2 for k = 3: 16
+  products per output pixel and channel pair instead of 36). Wide outputs
+  run the four phases as one matrix product of each window's pixels
+  (im2col, 4 C_in per low pixel); narrow ones (4 C_out < C_in, the last
+  decoder layer) multiply each low pixel by every tap first and sum shifted
+  products (16 C_out per low pixel), whichever moves fewer bytes.
+  """
+  kh, kw, c, o = kernel.shape
+  (rows, row_taps), (cols, col_taps) = (_upsampling_phases(kh),
+                                        _upsampling_phases(kw))
+  # phase_kernel[a, d, :, p, q]: the tap at window offset (a, d) of phase (p, q).
+  phase_kernel = jnp.einsum("pai,qdj,ijco->adcpqo", row_taps, col_taps, kernel)
+  b, h, w, _ = low.shape
+  wh, ww = phase_kernel.shape[:2]
+  lo_h, lo_w = -min(rows), -min(cols)
+  if 4 * o < c:
+    z = jnp.dot(low.reshape(-1, c),
+                jnp.moveaxis(phase_kernel, 2, 0).reshape(c, -1))
+    z = jnp.pad(z.reshape(b, h, w, wh, ww, 2, 2, o),
+                ((0, 0), (lo_h, max(rows) + wh - 1), (lo_w, max(cols) + ww - 1))
+                + ((0, 0),) * 5)
+
+    def phase(p, q):
+      return sum(z[:, rows[p] + a + lo_h:rows[p] + a + lo_h + h,
+                   cols[q] + d + lo_w:cols[q] + d + lo_w + w, a, d, p, q]
+                 for a in range(wh) for d in range(ww))
+  else:
+    out_h, out_w = h + max(rows) + lo_h, w + max(cols) + lo_w
+    xp = jnp.pad(low, ((0, 0), (lo_h, out_h + wh - 1 - h - lo_h),
+                       (lo_w, out_w + ww - 1 - w - lo_w), (0, 0)))
+    windows = jnp.concatenate([xp[:, a:a + out_h, d:d + out_w]
+                               for a in range(wh) for d in range(ww)], -1)
+    y = jnp.dot(windows.reshape(-1, wh * ww * c),
+                phase_kernel.reshape(wh * ww * c, 4 * o))
+    y = y.reshape(b, out_h, out_w, 2, 2, o)
+
+    def phase(p, q):
+      return y[:, rows[p] + lo_h:rows[p] + lo_h + h,
+               cols[q] + lo_w:cols[q] + lo_w + w, p, q]
+  # Interleave: output pixel (2i + p, 2j + q) is phase (p, q) at (i, j).
+  phases = jnp.stack([jnp.stack([phase(p, q) for q in (0, 1)], 3)
+                      for p in (0, 1)], 2)
+  return phases.reshape(b, 2 * h, 2 * w, o)
+
+
+def upsampled_concat_conv(low: jax.Array, high: jax.Array | None,
+                          kernel: jax.Array, bias: jax.Array | None = None
+                          ) -> jax.Array:
+  """conv(concat([upsample_nearest(low), high]), kernel, bias) at stride 1.
+
+  ``low`` is (B, H, W, C_low), ``high`` (B, 2H, 2W, C_high) or None; the
+  kernel's first C_low input channels apply to ``low``. Same values as the
+  explicit form (up to float summation order), with the ``low`` part computed
+  at its own resolution: the decoder layers' upsampling costs no arithmetic.
+  """
+  c = low.shape[-1]
+  y = _upsampled_conv(low, kernel[:, :, :c])
+  if high is not None:
+    y = y + _conv(high, kernel[:, :, c:], 1)
+  return y if bias is None else y + bias
+
+
 def partial_conv_grouped(
     xs: Sequence[jax.Array],
     masks: Sequence[jax.Array],
     kernel: jax.Array,
     bias: jax.Array | None,
     stride: int = 1,
+    *,
+    upsample_first: bool = False,
 ) -> tuple[jax.Array, jax.Array]:
   """Partial convolution of concatenated inputs that each carry their own mask.
 
@@ -172,6 +258,11 @@ def partial_conv_grouped(
   for group g, so no C-channel mask is ever built. With one group this is the
   single-mask partial convolution: the scale is k_h * k_w / count.
 
+  With ``upsample_first``, ``xs[0]`` and ``masks[0]`` are at half the
+  others' resolution and stand for their 2x nearest upsampling (the decoder's
+  input); the convolution (stride 1) then reads them at their own resolution
+  (upsampled_concat_conv).
+
   Returns ``(y, new_mask)`` with ``new_mask`` of shape (B, H', W', 1). No
   gradient flows into the masks.
   """
@@ -184,10 +275,18 @@ def partial_conv_grouped(
     raise ValueError(
         f"kernel expects {kernel.shape[2]} input channels, inputs have "
         f"{channels} (sum {sum(channels)})")
+  if upsample_first and stride != 1:
+    raise ValueError(f"upsample_first needs stride 1, got {stride}")
   masks = [lax.stop_gradient(m.astype(xs[0].dtype)) for m in masks]
   masked = [x * m for x, m in zip(xs, masks)]
-  features = masked[0] if len(masked) == 1 else jnp.concatenate(masked, -1)
-  y = _conv(features, kernel, stride)
+  if upsample_first:
+    rest = masked[1] if len(masked) == 2 else (
+        jnp.concatenate(masked[1:], -1) if len(masked) > 2 else None)
+    y = upsampled_concat_conv(masked[0], rest, kernel)
+    masks = [upsample_nearest(masks[0])] + masks[1:]
+  else:
+    features = masked[0] if len(masked) == 1 else jnp.concatenate(masked, -1)
+    y = _conv(features, kernel, stride)
 
   kh, kw = kernel.shape[:2]
   stacked = masks[0] if len(masks) == 1 else jnp.concatenate(masks, -1)
