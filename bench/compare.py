@@ -3,13 +3,18 @@
     pip install torch            # CPU build; for benchmarking only
     python bench/compare.py [--batch 16] [--size 128] [--repeats 6]
 
+On a GPU (JAX's default backend), PyTorch runs on CUDA too and the CPU-only
+figures (sgemm peak, GFLOP/s shares) are left out.
+
 Prints, for each phase's training step, images/s of pconvgan (jitted JAX) and
 of bench/torch_reference.py (PyTorch, channels_last), their ratio (the two
 are timed in alternation, step by step, so that the load of a shared
 machine weighs on both alike; medians of --repeats each), the
 achieved GFLOP/s of the generator's convolutions in the generator-only step
-(their FLOPs, counted from the layer sizes, over the whole step's time: a
-lower bound), and this machine's single-precision GEMM peak measured with
+(their FLOPs, counted from the layer sizes as a 3x3 convolution of each
+upsampled decoder input would do them, over the whole step's time: a lower
+bound for PyTorch; pconvgan's decoder does fewer, so its figure is an
+effective rate), and this machine's single-precision GEMM peak measured with
 NumPy before and after the steps (the better of the two). Compare ratios, not absolute figures, on a shared machine.
 """
 
@@ -63,11 +68,13 @@ def main() -> None:
   except ImportError:
     sys.exit("bench/compare.py needs PyTorch: pip install torch (CPU build)")
 
+  import jax  # pylint: disable=import-outside-toplevel
+  on_gpu = jax.default_backend() == "gpu"
   peak = sgemm_peak()
   ours, theirs = {}, {}
   jax_runners = train_speed.phase_runners(args.batch, args.size, args.width)
-  torch_runners = torch_reference.phase_runners(args.batch, args.size,
-                                                args.width)
+  torch_runners = torch_reference.phase_runners(
+      args.batch, args.size, args.width, device="cuda" if on_gpu else "cpu")
   for phase, (run, *_) in jax_runners.items():
     jax_runs, torch_runs = [], []
     for _ in range(args.repeats):
@@ -78,12 +85,15 @@ def main() -> None:
   peak = max(peak, sgemm_peak())  # the best of before and after the steps
   flops = generator_conv_flops(args.batch, args.size, args.width)
   print(f"batch {args.batch}, {args.size}x{args.size}, width {args.width}, "
-        f"{os.cpu_count()} CPU cores; NumPy sgemm peak (better of before "
-        f"and after): {peak:.0f} GFLOP/s")
+        + (f"on {jax.devices()[0].device_kind} (both frameworks)" if on_gpu else
+           f"{os.cpu_count()} CPU cores; NumPy sgemm peak (better of before "
+           f"and after): {peak:.0f} GFLOP/s"))
   print(f"{'phase':<15}{'pconvgan':>10}{'PyTorch':>10}{'ratio':>8}   images/s")
   for phase in ours:
     print(f"{phase:<15}{ours[phase]:>10.2f}{theirs[phase]:>10.2f}"
           f"{ours[phase] / theirs[phase]:>8.2f}")
+  if on_gpu:
+    return  # the sgemm peak above is the CPU's: no GFLOP/s shares on a GPU
   for name, rate in (("pconvgan", ours["generator"]),
                      ("PyTorch", theirs["generator"])):
     achieved = flops * rate / args.batch / 1e9

@@ -1,7 +1,7 @@
 """The same networks and training steps in PyTorch, as a speed reference only.
 
-Needs PyTorch for the CPU (``pip install torch``), which pconvgan itself does
-not use. Mirrors pconvgan's layer sizes, partial-convolution definition,
+Needs PyTorch (``pip install torch``; the CPU build, or a CUDA one to compare
+on a GPU), which pconvgan itself does not use. Mirrors pconvgan's layer sizes, partial-convolution definition,
 batch-norm placement, losses and the three step types, in channels_last
 memory format. ``phase_rates`` times each step; ``bench/compare.py`` prints
 them beside pconvgan's.
@@ -125,10 +125,10 @@ def _mse(out, image, mask, valid_weight=1 / 6):
 class Trainer:
   """The three step types with separate Adam optimisers."""
 
-  def __init__(self, size, width=1.0, adv_weight=1 / 2000):
+  def __init__(self, size, width=1.0, adv_weight=1 / 2000, device="cpu"):
     cl = torch.channels_last
-    self.g = Generator(width).to(memory_format=cl)
-    self.d = Discriminators(size, width).to(memory_format=cl)
+    self.g = Generator(width).to(device, memory_format=cl)
+    self.d = Discriminators(size, width).to(device, memory_format=cl)
     self.g_opt = torch.optim.Adam(self.g.parameters(), 1e-3)
     self.d_opt = torch.optim.Adam(self.d.parameters(), 1e-3)
     self.adv_weight = adv_weight
@@ -168,17 +168,18 @@ class Trainer:
     return loss
 
 
-def phase_runners(batch=16, size=128, width=1.0) -> dict:
-  """Phase -> ``run()``: one step of that type, finished when it returns;
-  warmed up."""
+def phase_runners(batch=16, size=128, width=1.0, device="cpu") -> dict:
+  """Phase -> ``run()``: one step of that type on ``device`` ('cpu',
+  'cuda'), finished when it returns (``.item()`` waits); warmed up."""
   torch.manual_seed(0)
-  trainer = Trainer(size, width)
+  trainer = Trainer(size, width, device=device)
   image = torch.rand(batch, 3, size, size).to(memory_format=torch.channels_last)
   mask = torch.ones(batch, 1, size, size)
   s = size
   mask[:, :, s // 4:3 * s // 4, s // 16:9 * s // 32] = 0
   mask[:, :, 5 * s // 16:11 * s // 16, s // 2:7 * s // 8] = 0
   mask = mask.to(memory_format=torch.channels_last)
+  image, mask = image.to(device), mask.to(device)
   runners = {}
   for phase, step in (("generator", trainer.generator_step),
                       ("discriminator", trainer.discriminator_step),
