@@ -174,38 +174,54 @@ def train(config: Any, workdir: str, *, devices=None, progress: bool = True
     reporting.save_png(f"{workdir}/samples/step_{step:07d}.png", grid)
     log.image(step, "samples", grid)
 
+  def settle(done, phase, metrics):
+    """Reads back step ``done``'s metrics: checks, progress bar, log."""
+    nonlocal record, seen, tick, last, rate
+    metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+    bad = [k for k, v in metrics.items() if not np.isfinite(v)]
+    if bad:
+      raise NonFiniteLossError(
+          f"non-finite {', '.join(bad)} at step {done} in phase "
+          f"'{phase}' ({_metrics_text(metrics)}); stopped without saving it: "
+          f"the last good checkpoint is {mngr.latest_step()} in "
+          f"{workdir}/checkpoints")
+    seen += t.batch_size
+    now = time.perf_counter()
+    current = t.batch_size / max(now - last, 1e-9)
+    rate = current if rate is None else 0.9 * rate + 0.1 * current
+    last = now
+    bar.set_description(phase, refresh=False)
+    bar.set_postfix_str(_metrics_text(metrics, rate), refresh=False)
+    bar.update(1)
+    if done % t.log_every == 0 or done in boundaries:
+      record = dict(metrics, phase=phase, images_per_s=seen / (now - tick),
+                    skipped_images=skipped)
+      log.write(done, record)
+      seen, tick = 0, now
+
+  pending = None  # (step, phase, metrics still on the device)
   try:
     while step < total:
       phase = steps.phase_of(step, t.phase_steps)
       batch = next(data_iter)
       skipped += int(batch["skipped"].sum())
       state, metrics = step_fns[phase](state, _device_batch(batch, batch_sharding))
-      metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
-      bad = [k for k, v in metrics.items() if not np.isfinite(v)]
-      if bad:
-        raise NonFiniteLossError(
-            f"non-finite {', '.join(bad)} at step {step + 1} in phase "
-            f"'{phase}' ({_metrics_text(metrics)}); stopped without saving it: "
-            f"the last good checkpoint is {mngr.latest_step()} in "
-            f"{workdir}/checkpoints")
       step += 1
-      seen += t.batch_size
-      now = time.perf_counter()
-      current = t.batch_size / max(now - last, 1e-9)
-      rate = current if rate is None else 0.9 * rate + 0.1 * current
-      last = now
-      bar.set_description(phase, refresh=False)
-      bar.set_postfix_str(_metrics_text(metrics, rate), refresh=False)
-      bar.update(1)
-      if step % t.log_every == 0 or step in boundaries:
-        now = time.perf_counter()
-        record = dict(metrics, phase=phase, images_per_s=seen / (now - tick),
-                      skipped_images=skipped)
-        log.write(step, record)
-        seen, tick = 0, now
-      if (t.sample_every and step % t.sample_every == 0) or step == total:
+      # The previous step's metrics are read only now, while the device runs
+      # this one: reading them at once would leave it idle while the host
+      # loads the next batch. A non-finite loss still stops the run before
+      # its state is saved: samples and checkpoints settle their step first.
+      if pending:
+        settle(*pending)
+      pending = (step, phase, metrics)
+      sample_now = (t.sample_every and step % t.sample_every == 0) or step == total
+      checkpoint_now = step % t.checkpoint_every == 0 or step in boundaries
+      if sample_now or checkpoint_now:
+        settle(*pending)
+        pending = None
+      if sample_now:
         write_samples(step)
-      if step % t.checkpoint_every == 0 or step in boundaries:
+      if checkpoint_now:
         checkpoint.save(mngr, step, state, data_iter, config_json)
   finally:
     bar.close()
