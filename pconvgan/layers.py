@@ -280,9 +280,8 @@ def partial_conv_grouped(
   masks = [lax.stop_gradient(m.astype(xs[0].dtype)) for m in masks]
   masked = [x * m for x, m in zip(xs, masks)]
   if upsample_first:
-    rest = masked[1] if len(masked) == 2 else (
-        jnp.concatenate(masked[1:], -1) if len(masked) > 2 else None)
-    y = upsampled_concat_conv(masked[0], rest, kernel)
+    high = jnp.concatenate(masked[1:], -1) if len(masked) > 1 else None
+    y = upsampled_concat_conv(masked[0], high, kernel)
     masks = [upsample_nearest(masks[0])] + masks[1:]
   else:
     features = masked[0] if len(masked) == 1 else jnp.concatenate(masked, -1)
