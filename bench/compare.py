@@ -15,7 +15,8 @@ achieved GFLOP/s of the generator's convolutions in the generator-only step
 upsampled decoder input would do them, over the whole step's time: a lower
 bound for PyTorch; pconvgan's decoder does fewer, so its figure is an
 effective rate), and this machine's single-precision GEMM peak measured with
-NumPy before and after the steps (the better of the two). Compare ratios, not absolute figures, on a shared machine.
+NumPy before and after the steps (the better of the two). Compare ratios,
+not absolute figures, on a shared machine.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def main() -> None:
 
   import jax  # pylint: disable=import-outside-toplevel
   on_gpu = jax.default_backend() == "gpu"
-  peak = sgemm_peak()
+  peak = None if on_gpu else sgemm_peak()  # the CPU's; of no use on a GPU
   ours, theirs = {}, {}
   jax_runners = train_speed.phase_runners(args.batch, args.size, args.width)
   torch_runners = torch_reference.phase_runners(
@@ -82,7 +83,8 @@ def main() -> None:
       torch_runs.append(train_speed.timed(torch_runners[phase]))
     ours[phase] = args.batch / statistics.median(jax_runs)
     theirs[phase] = args.batch / statistics.median(torch_runs)
-  peak = max(peak, sgemm_peak())  # the best of before and after the steps
+  if not on_gpu:
+    peak = max(peak, sgemm_peak())  # the best of before and after the steps
   flops = generator_conv_flops(args.batch, args.size, args.width)
   print(f"batch {args.batch}, {args.size}x{args.size}, width {args.width}, "
         + (f"on {jax.devices()[0].device_kind} (both frameworks)" if on_gpu else
@@ -93,7 +95,7 @@ def main() -> None:
     print(f"{phase:<15}{ours[phase]:>10.2f}{theirs[phase]:>10.2f}"
           f"{ours[phase] / theirs[phase]:>8.2f}")
   if on_gpu:
-    return  # the sgemm peak above is the CPU's: no GFLOP/s shares on a GPU
+    return  # no sgemm peak on a GPU, so no GFLOP/s shares
   for name, rate in (("pconvgan", ours["generator"]),
                      ("PyTorch", theirs["generator"])):
     achieved = flops * rate / args.batch / 1e9

@@ -1,9 +1,9 @@
 """The same networks and training steps in PyTorch, as a speed reference only.
 
 Needs PyTorch (``pip install torch``; the CPU build, or a CUDA one to compare
-on a GPU), which pconvgan itself does not use. Mirrors pconvgan's layer sizes, partial-convolution definition,
-batch-norm placement, losses and the three step types, in channels_last
-memory format. ``phase_rates`` times each step; ``bench/compare.py`` prints
+on a GPU), which pconvgan itself does not use. Mirrors pconvgan's layer
+sizes, partial-convolution definition, batch-norm placement, losses and the
+three step types, in channels_last memory format. ``phase_rates`` times each step; ``bench/compare.py`` prints
 them beside pconvgan's.
 """
 
