@@ -6,7 +6,7 @@ with the paper's two holes scaled to 64 px, through all three phases. On 2
 CPU cores it takes about 6 minutes; the result fills the held-out holes with
 texture and beats their mean colour on hole L1, PSNR and SSIM in eval.py
 (hole L1 10.1-10.8% against 11.2%, sharpness 0.46-0.53 against 0.08), though
-not OpenCV's Telea; its colour shift varies between runs.
+not OpenCV's Telea; its colour shift moves with float rounding (9-20).
 See WORKDIR/samples/ and `python eval.py --ckpt WORKDIR`.
 
     python train.py --config configs/demo.py --workdir runs/demo
