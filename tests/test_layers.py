@@ -260,10 +260,12 @@ def test_batch_norm_train_and_inference():
 
 
 @pytest.mark.parametrize("kernel_size, stride, size, c_in, c_out, form", [
-    (5, 2, (9, 10), 16, 24, "custom_vjp"),    # the 5x5 stride-2 layers
-    (5, 2, (11, 7), 3, 8, "custom_vjp"),
+    (5, 2, (9, 10), 16, 24, "custom_vjp"),    # 5x5 stride 2, by phases
+    (5, 2, (11, 7), 3, 8, "custom_vjp"),      # few channels: space-to-depth
     (7, 3, (10, 11), 4, 5, "custom_vjp"),
-    (3, 2, (8, 8), 16, 24, None),             # 3x3 stride 2: XLA as is
+    (3, 2, (8, 8), 16, 24, "custom_vjp"),     # 3x3 stride 2, by phases
+    (3, 2, (7, 9), 17, 4, "custom_vjp"),
+    (2, 3, (10, 8), 16, 3, "custom_vjp"),     # phases without taps
     (3, 1, (9, 8), 24, 16, None),             # stride 1: XLA as is
 ])
 def test_cpu_training_convolution_equals_xla(kernel_size, stride, size, c_in,
@@ -292,6 +294,40 @@ def test_cpu_training_convolution_equals_xla(kernel_size, stride, size, c_in,
     assert fast_jaxpr == plain_jaxpr  # off the CPU the context changes nothing
   else:
     assert form in fast_jaxpr and form not in plain_jaxpr
+
+
+def _conv_input_gradient_loop(dy, kernel, x_shape, stride):
+  """dx of the 'same-centred' strided convolution, one output pixel at a time."""
+  kh, kw = kernel.shape[:2]
+  (pt, _), (pl, _) = layers._padding(x_shape, kernel.shape, stride)
+  dx = np.zeros(x_shape)
+  for i in range(dy.shape[1]):
+    for j in range(dy.shape[2]):
+      for a in range(kh):
+        for d in range(kw):
+          r, c = stride * i + a - pt, stride * j + d - pl
+          if 0 <= r < x_shape[1] and 0 <= c < x_shape[2]:
+            dx[:, r, c] += dy[:, i, j] @ kernel[a, d].T
+  return dx
+
+
+@pytest.mark.parametrize("kernel_size, stride, size", [
+    (5, 2, (9, 10)), (5, 2, (11, 7)), (3, 2, (8, 9)), (4, 3, (10, 8)),
+    (2, 3, (7, 7)), (1, 2, (6, 5))])
+def test_input_gradient_phases_equals_loop(kernel_size, stride, size):
+  """The phase decomposition of the input gradient against a plain loop,
+  odd sizes and kernels narrower than the stride (phases with no tap)
+  included."""
+  rng = np.random.default_rng(10)
+  x_shape = (2, *size, 4)
+  kernel = rng.normal(size=(kernel_size, kernel_size, 4, 3)).astype(np.float32)
+  dy = rng.normal(size=(2, -(-size[0] // stride), -(-size[1] // stride),
+                        3)).astype(np.float32)
+  got = layers._input_gradient_phases(jnp.asarray(dy), jnp.asarray(kernel),
+                                      x_shape, stride)
+  np.testing.assert_allclose(got, _conv_input_gradient_loop(dy, kernel, x_shape,
+                                                            stride),
+                             rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("kernel_size, stride, size", [(5, 2, (11, 7)),
