@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 
 from pconvgan import checks
+from pconvgan import cpu_training
 from pconvgan import layers
 
 GLOBAL = (32, 64, 64, 128, 128)
@@ -132,13 +133,13 @@ def apply_discriminator(params: dict, images: jax.Array) -> jax.Array:
   """
   checks.check_image(images, name="images")
   return _apply_discriminator(params, images,
-                              layers.cpu_training_convolutions_enabled())
+                              cpu_training.enabled())
 
 
 @functools.partial(jax.jit, static_argnums=2)
 def _apply_discriminator(params: dict, images: jax.Array,
-                         cpu_convolutions: bool) -> jax.Array:
-  with layers.cpu_training_convolutions(cpu_convolutions):
+                         cpu_forms: bool) -> jax.Array:
+  with cpu_training.forms(cpu_forms):
     return _discriminator_forward(params, images)
 
 

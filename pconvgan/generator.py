@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from pconvgan import checks
+from pconvgan import cpu_training
 from pconvgan import layers
 
 # (kernel size, filters) of the stride-2 encoder layers.
@@ -136,13 +137,13 @@ def apply_generator(variables: dict, image: jax.Array, mask: jax.Array, *,
   checks.check_image(image)
   checks.check_mask(mask, image)
   return _apply_generator(variables, image, mask, train, cfg,
-                          layers.cpu_training_convolutions_enabled())
+                          cpu_training.enabled())
 
 
 @functools.partial(jax.jit, static_argnums=(3, 4, 5))
 def _apply_generator(variables, image, mask, train: bool, cfg: GeneratorConfig,
-                     cpu_convolutions: bool):
-  with layers.cpu_training_convolutions(cpu_convolutions):
+                     cpu_forms: bool):
+  with cpu_training.forms(cpu_forms):
     return _generator_forward(variables, image, mask, train, cfg)
 
 

@@ -8,8 +8,6 @@ does; for partial convolutions the padding counts as hole.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import functools
 from typing import Sequence
 
@@ -17,6 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+
+from pconvgan import cpu_training
 
 _DIMS = ("NHWC", "HWIO", "NHWC")
 
@@ -27,50 +27,6 @@ def same_padding(size: int, kernel_size: int, stride: int) -> tuple[int, int]:
   total = max((out - 1) * stride + kernel_size - size, 0)
   low = min((kernel_size - 1) // 2, total)
   return low, total - low
-
-
-_CPU_CONVS = contextvars.ContextVar("cpu_training_convolutions", default=False)
-
-# XLA's CPU backend hands convolutions and matrix products to YNNPACK by
-# default. On a 2-core x86 CPU (AVX2) its convolutions ran the generator's
-# layers 1.2 to 8x slower than XLA's own (Eigen) ones, weight gradients most
-# (192 -> 64 channels at 64x64: 11 against 100 GFLOP/s), while its matrix
-# products were 15% faster: the training steps keep it for products only.
-_XLA_CPU_OPTIONS = {
-    "xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
-
-
-@contextlib.contextmanager
-def cpu_training_convolutions(enabled: bool = True):
-  """Within this context, strided convolutions traced for the CPU compute
-  their input gradient through _space_to_depth_conv (same values, different
-  summation order). It is a custom VJP, so forward-mode differentiation
-  (jax.jvp, jax.hessian) of what is traced here fails: the training steps
-  use it, the public API does not."""
-  token = _CPU_CONVS.set(enabled)
-  try:
-    yield
-  finally:
-    _CPU_CONVS.reset(token)
-
-
-def cpu_training_convolutions_enabled() -> bool:
-  return _CPU_CONVS.get()
-
-
-@functools.cache
-def xla_cpu_options() -> dict | None:
-  """Compiler options for jitting the training steps on this backend: on CPU,
-  _XLA_CPU_OPTIONS if this jaxlib knows them (checked by compiling a probe
-  once), else None; None elsewhere."""
-  if jax.default_backend() != "cpu":
-    return None
-  try:
-    jax.jit(lambda x: x + 1, compiler_options=_XLA_CPU_OPTIONS).lower(
-        jnp.zeros(())).compile()
-  except Exception:  # pylint: disable=broad-except
-    return None  # an option this jaxlib does not have: XLA's defaults
-  return dict(_XLA_CPU_OPTIONS)
 
 
 def _padding(x_shape, kernel_shape, stride):
@@ -84,118 +40,13 @@ def _xla_conv(x, kernel, stride):
       dimension_numbers=_DIMS)
 
 
-def _space_to_depth_conv(x, kernel, stride):
-  """The strided convolution as a stride-1 one on stride x stride pixel blocks.
-
-  With t = stride * a + p, x_pad[stride * o + t] is pixel p of block o + a, so
-  the k x k stride-s convolution of x equals a ceil(k/s) x ceil(k/s) stride-1
-  convolution of the blocks (s*s*C channels) with the kernel zero-padded to a
-  multiple of s and regrouped. Its input gradient is a stride-1 convolution;
-  for 5x5 stride-2 layers XLA's CPU backend runs it 2 to 10x faster than the
-  input-dilated one of the strided form (measured on a 2-core x86 CPU; for
-  3x3 kernels, and for the forward and weight gradient, it is slower).
-  """
-  s = stride
-  kh, kw, c, o = kernel.shape
-  ah, aw = -(-kh // s), -(-kw // s)
-  b, h, w, _ = x.shape
-  ho, wo = -(-h // s), -(-w // s)
-  (pt, _), (pl, _) = _padding(x.shape, kernel.shape, s)
-  hp, wp = s * (ho + ah - 1), s * (wo + aw - 1)
-  xp = jnp.pad(x, ((0, 0), (pt, hp - h - pt), (pl, wp - w - pl), (0, 0)))
-  blocks = xp.reshape(b, hp // s, s, wp // s, s, c).transpose(0, 1, 3, 2, 4, 5)
-  blocks = blocks.reshape(b, hp // s, wp // s, s * s * c)
-  kp = jnp.pad(kernel, ((0, s * ah - kh), (0, s * aw - kw), (0, 0), (0, 0)))
-  kp = kp.reshape(ah, s, aw, s, c, o).transpose(0, 2, 1, 3, 4, 5)
-  return lax.conv_general_dilated(blocks, kp.reshape(ah, aw, s * s * c, o),
-                                  (1, 1), "VALID", dimension_numbers=_DIMS)
-
-
-def _input_gradient_phases(dy, kernel, x_shape, stride):
-  """The input gradient of _xla_conv(x, kernel, stride) as stride x stride
-  stride-1 convolutions of ``dy``, one per phase of the input.
-
-  Input pixel stride * m + p (per axis) is read by kernel tap t of output
-  m + (p + pad - t) / stride for the taps t = p + pad (mod stride): each
-  phase is a correlation of ``dy`` with those taps, so the s*s phases do
-  exactly the k*k taps' products once, where the input-dilated convolution
-  of the transpose multiplies zeros. Phases with no tap (k < stride) are 0.
-  """
-  s = stride
-  kh, kw, c, _ = kernel.shape
-  b, h, w, _ = x_shape
-  n = (-(-h // s), -(-w // s))  # per phase; cropped to (h, w) at the end
-  def axis_phases(k, pad, axis):
-    """[(taps by ascending dy offset, first offset)] per phase of ``axis``."""
-    taps = [[t for t in range(k) if (p + pad - t) % s == 0][::-1]
-            for p in range(s)]
-    first = [(p + pad - t[0]) // s if t else 0 for p, t in enumerate(taps)]
-    low = max(0, -min(first))
-    high = max(0, max(n[axis] + f + len(t) - 2 for t, f in zip(taps, first))
-               - (dy.shape[axis + 1] - 1))
-    return list(zip(taps, first)), (low, high)
-  (pt, _), (pl, _) = _padding(x_shape, kernel.shape, s)
-  rows, row_pad = axis_phases(kh, pt, 0)
-  cols, col_pad = axis_phases(kw, pl, 1)
-  dyp = jnp.pad(dy, ((0, 0), row_pad, col_pad, (0, 0)))
-  transposed = jnp.swapaxes(kernel, 2, 3)
-  phases = []
-  for row_taps, r0 in rows:
-    for col_taps, c0 in cols:
-      if not row_taps or not col_taps:
-        phases.append(jnp.zeros((b, *n, c), dy.dtype))
-        continue
-      r, q = r0 + row_pad[0], c0 + col_pad[0]
-      window = dyp[:, r:r + n[0] + len(row_taps) - 1,
-                   q:q + n[1] + len(col_taps) - 1]
-      sub = transposed[np.array(row_taps)][:, np.array(col_taps)]
-      phases.append(lax.conv_general_dilated(
-          window, sub, (1, 1), "VALID", dimension_numbers=_DIMS))
-  # Interleave: input pixel (s*i + p, s*j + q) is phase (p, q) at (i, j).
-  dx = jnp.stack(phases, 0).reshape(s, s, b, *n, c)
-  dx = dx.transpose(2, 3, 0, 4, 1, 5).reshape(b, s * n[0], s * n[1], c)
-  return dx[:, :h, :w]
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def _strided_conv(x, kernel, stride):
-  return _xla_conv(x, kernel, stride)
-
-
-def _strided_conv_fwd(x, kernel, stride):
-  return _xla_conv(x, kernel, stride), (x, kernel)
-
-
-# Below this many input channels, the phases' convolutions have too few
-# outputs to run well on XLA's CPU backend; the space-to-depth form's input
-# gradient is faster there (measured: 3 channels 8.0 against 16.6 ms,
-# 16 channels 22.6 against 20.5 ms).
-_PHASES_MIN_CHANNELS = 16
-
-
-def _strided_conv_bwd(stride, residuals, dy):
-  """XLA's weight gradient; the input gradient by phases, or for few input
-  channels that of the space-to-depth form."""
-  x, kernel = residuals
-  if x.shape[-1] >= _PHASES_MIN_CHANNELS:
-    dx = _input_gradient_phases(dy, kernel, x.shape, stride)
-  else:
-    _, input_vjp = jax.vjp(lambda x: _space_to_depth_conv(x, kernel, stride), x)
-    (dx,) = input_vjp(dy)
-  _, kernel_vjp = jax.vjp(lambda k: _xla_conv(x, k, stride), kernel)
-  return dx, kernel_vjp(dy)[0]
-
-
-_strided_conv.defvjp(_strided_conv_fwd, _strided_conv_bwd)
-
-
 def _conv(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
-  """Zero-padded 'same-centred' convolution. Inside cpu_training_convolutions
-  on CPU, strided convolutions take their input gradient from
-  _strided_conv_bwd; elsewhere (cuDNN on GPU, the public API) XLA's own
-  gradients."""
-  if _CPU_CONVS.get() and jax.default_backend() == "cpu" and stride > 1:
-    return _strided_conv(x, kernel, stride)
+  """Zero-padded 'same-centred' convolution. Inside cpu_training.forms on
+  CPU, strided convolutions take cpu_training.strided_conv's gradients;
+  elsewhere (cuDNN on GPU, the public API) XLA's own."""
+  if stride > 1 and cpu_training.active():
+    return cpu_training.strided_conv(x, kernel, stride,
+                                     _padding(x.shape, kernel.shape, stride))
   return _xla_conv(x, kernel, stride)
 
 
@@ -387,19 +238,27 @@ def batch_norm(x: jax.Array, params: dict, stats: dict, *, train: bool,
   Under ``jax.jit`` with a batch sharded over devices the statistics are those
   of the global batch.
   """
+  n = x.shape[0] * x.shape[1] * x.shape[2]
+  if train and cpu_training.active():
+    y, mean, var = cpu_training.batch_norm_train(x, params["scale"],
+                                                 params["bias"], eps)
+    return y, _moved_stats(stats, mean, var, n, momentum)
   if train:
     mean = jnp.mean(x, axis=(0, 1, 2))
     var = jnp.mean(jnp.square(x - mean), axis=(0, 1, 2))
-    n = x.shape[0] * x.shape[1] * x.shape[2]
-    unbiased = var * (n / max(n - 1, 1))
-    stats = {
-        "mean": momentum * stats["mean"] + (1 - momentum) * mean,
-        "var": momentum * stats["var"] + (1 - momentum) * unbiased,
-    }
+    stats = _moved_stats(stats, mean, var, n, momentum)
   else:
     mean, var = stats["mean"], stats["var"]
   y = (x - mean) * lax.rsqrt(var + eps) * params["scale"] + params["bias"]
   return y, stats
+
+
+def _moved_stats(stats: dict, mean, var, n: int, momentum: float) -> dict:
+  """Running statistics moved towards the batch's (``var`` biased, over
+  ``n`` values; the running variance is the unbiased one)."""
+  unbiased = var * (n / max(n - 1, 1))
+  return {"mean": momentum * stats["mean"] + (1 - momentum) * mean,
+          "var": momentum * stats["var"] + (1 - momentum) * unbiased}
 
 
 def dense(x: jax.Array, params: dict) -> jax.Array:

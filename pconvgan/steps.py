@@ -22,9 +22,9 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from pconvgan import checks
+from pconvgan import cpu_training
 from pconvgan import discriminator
 from pconvgan import generator
-from pconvgan import layers
 from pconvgan import losses
 
 PHASES = ("generator", "discriminator", "joint")
@@ -189,10 +189,10 @@ def make_steps(mesh: Mesh, g_tx, d_tx, g_config, loss_config
 
   The state is replicated over the mesh and donated; the batch is sharded
   along its first axis, so batch norm and the losses see the global batch.
-  On CPU the steps are compiled with layers.xla_cpu_options and traced with
-  layers.cpu_training_convolutions (faster there, same values). Compiler
-  options are allowed on top-level jits only: call the steps directly, not
-  inside another ``jax.jit`` (wrap ``generator_step`` and friends instead).
+  On CPU the steps are compiled with cpu_training.xla_options and traced
+  with cpu_training.forms (faster there, same values). Compiler options are
+  allowed on top-level jits only: call the steps directly, not inside
+  another ``jax.jit`` (wrap ``generator_step`` and friends instead).
   """
   g_config = checks.as_config(generator.GeneratorConfig, g_config)
   loss_config = checks.as_config(LossConfig, loss_config)
@@ -205,19 +205,19 @@ def make_steps(mesh: Mesh, g_tx, d_tx, g_config, loss_config
       "joint": functools.partial(joint_step, g_tx=g_tx, d_tx=d_tx,
                                  g_config=g_config, loss_config=loss_config),
   }
-  return {name: jax.jit(_with_cpu_training_convolutions(fn),
+  return {name: jax.jit(_with_cpu_training_forms(fn),
                         in_shardings=(replicated, batch),
                         out_shardings=(replicated, replicated),
                         donate_argnums=0,
-                        compiler_options=layers.xla_cpu_options())
+                        compiler_options=cpu_training.xla_options())
           for name, fn in fns.items()}
 
 
-def _with_cpu_training_convolutions(fn: Callable) -> Callable:
-  """``fn`` traced with layers.cpu_training_convolutions (faster on CPU)."""
+def _with_cpu_training_forms(fn: Callable) -> Callable:
+  """``fn`` traced with cpu_training.forms (faster on CPU)."""
   @functools.wraps(fn)
   def traced(*args, **kwargs):
-    with layers.cpu_training_convolutions():
+    with cpu_training.forms():
       return fn(*args, **kwargs)
   return traced
 
