@@ -122,7 +122,9 @@ def test_checkpoint_round_trip_and_restore_onto_two_devices(tmp_path):
   mngr.wait_until_finished()
   want_next = next(it)
 
-  for devices in (jax.devices()[:1], jax.devices()[:2]):
+  cpus = jax.devices("cpu")  # simulated ones, also beside a single GPU
+  assert len(cpus) >= 2, "conftest sets two CPU devices"
+  for devices in (cpus[:1], cpus[:2]):
     replicated, _ = steps.shardings(steps.make_mesh(devices))
     fresh = iter(loader)
     restored = checkpoint.restore(
