@@ -2,6 +2,8 @@
 
 - Two simulated CPU devices, so that data-parallel steps can be compared with
   one-device steps in-process.
+- float32's highest matmul precision: the numerical comparisons are made at
+  float32 tolerances, which a GPU's default (TF32 products) misses.
 - A compilation cache shared by the session and the subprocesses it starts
   (through the environment): tests that train the same tiny model in several
   processes compile each step once. Removed at exit.
@@ -22,6 +24,7 @@ os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
 import jax  # pylint: disable=wrong-import-position
 
 jax.config.update("jax_num_cpu_devices", 2)
+jax.config.update("jax_default_matmul_precision", "highest")
 
 
 import pytest  # pylint: disable=wrong-import-position
