@@ -80,7 +80,9 @@ def xla_options() -> dict | None:
   return dict(_XLA_CPU_OPTIONS)
 
 
-def _xla_conv(x, kernel, stride, padding):
+def xla_conv(x, kernel, stride, padding):
+  """XLA's convolution of NHWC ``x`` with an HWIO kernel: ``padding`` is
+  ((top, bottom), (left, right)) or "VALID"."""
   return lax.conv_general_dilated(x, kernel, (stride, stride), padding,
                                   dimension_numbers=_DIMS)
 
@@ -106,8 +108,7 @@ def space_to_depth_conv(x, kernel, stride, padding):
   blocks = blocks.reshape(b, hp // s, wp // s, s * s * c)
   kp = jnp.pad(kernel, ((0, s * ah - kh), (0, s * aw - kw), (0, 0), (0, 0)))
   kp = kp.reshape(ah, s, aw, s, c, o).transpose(0, 2, 1, 3, 4, 5)
-  return lax.conv_general_dilated(blocks, kp.reshape(ah, aw, s * s * c, o),
-                                  (1, 1), "VALID", dimension_numbers=_DIMS)
+  return xla_conv(blocks, kp.reshape(ah, aw, s * s * c, o), 1, "VALID")
 
 
 def input_gradient_phases(dy, kernel, x_shape, stride, padding):
@@ -148,8 +149,7 @@ def input_gradient_phases(dy, kernel, x_shape, stride, padding):
       window = dyp[:, r:r + n[0] + len(row_taps) - 1,
                    q:q + n[1] + len(col_taps) - 1]
       sub = transposed[np.array(row_taps)][:, np.array(col_taps)]
-      phases.append(lax.conv_general_dilated(
-          window, sub, (1, 1), "VALID", dimension_numbers=_DIMS))
+      phases.append(xla_conv(window, sub, 1, "VALID"))
   # Interleave: input pixel (s*i + p, s*j + q) is phase (p, q) at (i, j).
   dx = jnp.stack(phases, 0).reshape(s, s, b, *n, c)
   dx = dx.transpose(2, 3, 0, 4, 1, 5).reshape(b, s * n[0], s * n[1], c)
@@ -158,14 +158,14 @@ def input_gradient_phases(dy, kernel, x_shape, stride, padding):
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
 def strided_conv(x, kernel, stride, padding):
-  """lax.conv_general_dilated(x, kernel, (stride,) * 2, padding) in NHWC/HWIO,
-  with XLA's weight gradient and the input gradient by phases (or, for
-  under _PHASES_MIN_CHANNELS input channels, that of space_to_depth_conv)."""
-  return _xla_conv(x, kernel, stride, padding)
+  """xla_conv(x, kernel, stride, padding) with XLA's weight gradient and the
+  input gradient by phases (or, for under _PHASES_MIN_CHANNELS input
+  channels, that of space_to_depth_conv)."""
+  return xla_conv(x, kernel, stride, padding)
 
 
 def _strided_conv_fwd(x, kernel, stride, padding):
-  return _xla_conv(x, kernel, stride, padding), (x, kernel)
+  return xla_conv(x, kernel, stride, padding), (x, kernel)
 
 
 def _strided_conv_bwd(stride, padding, residuals, dy):
@@ -176,7 +176,7 @@ def _strided_conv_bwd(stride, padding, residuals, dy):
     _, input_vjp = jax.vjp(
         lambda x: space_to_depth_conv(x, kernel, stride, padding), x)
     (dx,) = input_vjp(dy)
-  _, kernel_vjp = jax.vjp(lambda k: _xla_conv(x, k, stride, padding), kernel)
+  _, kernel_vjp = jax.vjp(lambda k: xla_conv(x, k, stride, padding), kernel)
   return dx, kernel_vjp(dy)[0]
 
 

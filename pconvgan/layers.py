@@ -18,9 +18,6 @@ from jax import lax
 
 from pconvgan import cpu_training
 
-_DIMS = ("NHWC", "HWIO", "NHWC")
-
-
 def same_padding(size: int, kernel_size: int, stride: int) -> tuple[int, int]:
   """(low, high) padding giving ceil(size / stride) outputs, window centred."""
   out = -(-size // stride)
@@ -35,9 +32,8 @@ def _padding(x_shape, kernel_shape, stride):
 
 
 def _xla_conv(x, kernel, stride):
-  return lax.conv_general_dilated(
-      x, kernel, (stride, stride), _padding(x.shape, kernel.shape, stride),
-      dimension_numbers=_DIMS)
+  return cpu_training.xla_conv(x, kernel, stride,
+                               _padding(x.shape, kernel.shape, stride))
 
 
 def _conv(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
