@@ -50,21 +50,25 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.resize = 0  # shorter side before cropping (0 = image_size)
   config.data.random_crop = True  # random (else centred) training crops
   config.data.random_flip = True  # random left-right flips in training
+  config.data.random_scale = (0, 0)  # (min, max) random shorter side; (0, 0) = resize
+  config.data.random_rotate = False  # random 90-degree rotations in training
   config.data.workers = 2  # grain worker processes (0 = in the main process)
   config.data.seed = 0  # seed of shuffling, augmentation, training masks
 
   config.mask = ml_collections.ConfigDict()
-  config.mask.kind = "paper"  # paper | box | freeform | folder
+  config.mask.kind = "paper"  # paper | box | freeform | mix | folder
   config.mask.paper_holes = masks.PAPER_HOLES  # (top, bottom, left, right) at 128 px
   config.mask.box_count = (1, 2)  # min, max rectangles (kind 'box')
   config.mask.box_size = (0.15, 0.45)  # min, max side as image fraction ('box')
   config.mask.buckets = masks.LIU_BUCKETS  # hole-ratio ranges ('freeform')
+  config.mask.mix = (1.0, 1.0, 1.0)  # weights of paper, box, freeform ('mix')
   config.mask.folder = ""  # mask images, white = hole ('folder')
   config.mask.threshold = 127  # mask-file pixels above this are hole
 
   config.loss = ml_collections.ConfigDict()
   config.loss.valid_weight = losses.VALID_WEIGHT  # weight of L_MSE- (1/6)
   config.loss.adv_weight = losses.ADV_WEIGHT  # lambda of L_G (1/2000)
+  config.loss.l1_weight = 0.0  # weight of L1 terms added to L_MSE (paper: 0)
 
   config.optim = ml_collections.ConfigDict()
   config.optim.g_learning_rate = 1e-3  # generator Adam learning rate
@@ -73,6 +77,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.optim.d_learning_rate = 1e-3  # discriminators' Adam learning rate
   config.optim.d_b1 = 0.9  # discriminators' Adam beta 1
   config.optim.d_b2 = 0.999  # discriminators' Adam beta 2
+  config.optim.ema_decay = 0.0  # moving average of G's weights (0 = none)
 
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 16  # global batch over all devices

@@ -96,7 +96,8 @@ def load_generator(path: str) -> tuple[dict, Any, dict, int]:
   """Restores only what inference needs from a train.py checkpoint.
 
   Returns ``(variables, generator_config, run_config, step)``: the generator's
-  parameters and batch statistics (not the discriminators or optimiser
+  parameters and batch statistics (their moving average where the run kept
+  one, ``optim.ema_decay`` > 0) (not the discriminators or optimiser
   states), its GeneratorConfig, the run's config as a dict, and the step.
   """
   from pconvgan import generator  # pylint: disable=import-outside-toplevel
@@ -112,7 +113,9 @@ def load_generator(path: str) -> tuple[dict, Any, dict, int]:
     g_config = generator.GeneratorConfig(**config["model"])
     abstract = jax.eval_shape(
         lambda: generator.init_generator(jax.random.key(0), g_config))
-    target = {"g": abstract}
+    # With an exponential moving average, its weights are the model.
+    key = "g_ema" if config.get("optim", {}).get("ema_decay", 0) > 0 else "g"
+    target = {key: abstract}
     restored = mngr.restore(step, args=ocp.args.Composite(
         state=ocp.args.PyTreeRestore(
             item=target,
@@ -123,4 +126,4 @@ def load_generator(path: str) -> tuple[dict, Any, dict, int]:
                      f"checkpoint: {e}") from None
   finally:
     mngr.close()
-  return restored["g"], g_config, config, step
+  return restored[key], g_config, config, step

@@ -49,6 +49,9 @@ class DataConfig:
     a part of the image, the same way in training and evaluation).
   random_crop: training crops at random positions (else centred).
   random_flip: training images flipped left-right at random.
+  random_scale: (min, max) shorter side that training images are resized
+    to before cropping, drawn log-uniformly per example; (0, 0) = ``resize``.
+  random_rotate: training crops rotated by a random multiple of 90 degrees.
   workers: grain worker processes (0 = load in the main process).
   seed: seed of shuffling, augmentation and training masks.
   """
@@ -64,6 +67,8 @@ class DataConfig:
   resize: int = 0
   random_crop: bool = True
   random_flip: bool = True
+  random_scale: tuple = (0, 0)
+  random_rotate: bool = False
   workers: int = 0
   seed: int = 0
 
@@ -81,6 +86,11 @@ class DataConfig:
     if self.resize and self.resize < self.image_size:
       raise ValueError(f"data.resize ({self.resize}) must be 0 or >= "
                        f"data.image_size ({self.image_size})")
+    lo, hi = self.random_scale
+    if (lo, hi) != (0, 0) and not self.image_size <= lo <= hi:
+      raise ValueError(f"data.random_scale must be (0, 0) or (min, max) with "
+                       f"data.image_size ({self.image_size}) <= min <= max, got "
+                       f"{self.random_scale}")
     for name in ("train_size", "test_size", "workers", "resize"):
       if getattr(self, name) < 0:
         raise ValueError(f"data.{name} must be >= 0, got {getattr(self, name)}")
@@ -263,10 +273,13 @@ class LoadExample(grain.transforms.RandomMap):
 
   def __init__(self, paths: Sequence[str], image_size: int, mask_config, *,
                train: bool, random_crop: bool = True,
-               random_flip: bool = True, mask_seed: int = 0, resize: int = 0):
+               random_flip: bool = True, mask_seed: int = 0, resize: int = 0,
+               random_scale: tuple = (0, 0), random_rotate: bool = False):
     self.paths = list(paths)
     self.size = image_size
     self.resize = max(resize, image_size)
+    self.random_scale = tuple(random_scale) if train and any(random_scale) else ()
+    self.random_rotate = random_rotate
     self.train = train
     self.random_crop = random_crop
     self.random_flip = random_flip
@@ -279,7 +292,8 @@ class LoadExample(grain.transforms.RandomMap):
     for step in range(n):
       path = self.paths[(index + step) % n]
       try:
-        return load_image(path, self.resize), int(step > 0)
+        min_side = max(self.random_scale) if self.random_scale else self.resize
+        return load_image(path, min_side), int(step > 0)
       except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         _warn_unreadable(path, e)
     raise RuntimeError(f"none of the {n} images could be read, e.g. "
@@ -289,9 +303,15 @@ class LoadExample(grain.transforms.RandomMap):
     image, skipped = self._load(index)
     if self.train:
       crop_rng = rng if self.random_crop else None
-      array = crop_to_array(image, self.size, crop_rng, self.resize)
+      resize = self.resize
+      if self.random_scale:
+        lo, hi = self.random_scale
+        resize = int(round(np.exp(rng.uniform(np.log(lo), np.log(hi)))))
+      array = crop_to_array(image, self.size, crop_rng, resize)
       if self.random_flip and rng.random() < 0.5:
         array = np.ascontiguousarray(array[:, ::-1])
+      if self.random_rotate:
+        array = np.ascontiguousarray(np.rot90(array, int(rng.integers(4))))
       mask = self.sample_mask(rng, index)
     else:
       array = crop_to_array(image, self.size, None, self.resize)
@@ -304,6 +324,7 @@ def make_loader(paths: Sequence[str], *, batch_size: int, image_size: int = 128,
                 mask_config=None, train: bool = True, seed: int = 0,
                 workers: int = 0, random_crop: bool = True,
                 random_flip: bool = True, mask_seed: int = 0, resize: int = 0,
+                random_scale: tuple = (0, 0), random_rotate: bool = False,
                 shard_index: int | None = None, shard_count: int | None = None
                 ) -> grain.DataLoader:
   """A grain DataLoader of batches of this process's share of ``paths``.
@@ -333,7 +354,8 @@ def make_loader(paths: Sequence[str], *, batch_size: int, image_size: int = 128,
   operations = [
       LoadExample(paths, image_size, mask_config, train=train,
                   random_crop=random_crop, random_flip=random_flip,
-                  mask_seed=mask_seed, resize=resize),
+                  mask_seed=mask_seed, resize=resize,
+                  random_scale=random_scale, random_rotate=random_rotate),
       grain.transforms.Batch(batch_size // shard_count, drop_remainder=train),
   ]
   return grain.DataLoader(data_source=_IndexSource(paths), sampler=sampler,
@@ -351,7 +373,9 @@ def loaders_from_config(data_config, mask_config, batch_size: int,
                 workers=cfg.workers, resize=cfg.resize)
   train = make_loader(train_paths, batch_size=batch_size, train=True,
                       seed=cfg.seed, random_crop=cfg.random_crop,
-                      random_flip=cfg.random_flip, **common)
+                      random_flip=cfg.random_flip,
+                      random_scale=cfg.random_scale,
+                      random_rotate=cfg.random_rotate, **common)
   test = make_loader(test_paths, batch_size=eval_batch_size or batch_size,
                      train=False, seed=cfg.seed, **common)
   return train, test

@@ -7,6 +7,8 @@ the image batch (B * H * W * 3), as in the paper, for both MSE terms.
   L_MSE+ = ||(I_out - I) * (1 - M)||^2 / n_I          (hole)
   L_MSE- = ||(I_out - I) * M||^2 / n_I                (known region)
   L_MSE  = L_MSE+ + valid_weight * L_MSE-             (valid_weight = 1/6)
+  L_rec  = L_MSE + l1_weight * (L_1+ + valid_weight * L_1-)   (not the paper's:
+           the L1 terms, |I_out - I| over n_I, are off with l1_weight = 0)
   L_D    = mean(-log D(real) - log(1 - D(fake)))
   L_G    = L_MSE + adv_weight * mean(-log D(fake))    (adv_weight = 1/2000)
 
@@ -44,6 +46,25 @@ def mse_terms(output: jax.Array, target: jax.Array, mask: jax.Array,
   valid = mse_valid(output, target, mask)
   return {"mse": hole + valid_weight * valid, "mse_hole": hole,
           "mse_valid": valid}
+
+
+def _abs_error(output, target, region):
+  return jnp.sum(jnp.abs((output - target) * region)) / output.size
+
+
+def reconstruction_terms(output: jax.Array, target: jax.Array, mask: jax.Array,
+                         valid_weight: float = VALID_WEIGHT,
+                         l1_weight: float = 0.0) -> dict:
+  """``mse_terms`` plus 'rec' (L_rec) and, with ``l1_weight``, 'l1_hole' and
+  'l1_valid' (L_1+ and L_1-)."""
+  terms = mse_terms(output, target, mask, valid_weight)
+  terms["rec"] = terms["mse"]
+  if l1_weight:
+    terms["l1_hole"] = _abs_error(output, target, 1.0 - mask)
+    terms["l1_valid"] = _abs_error(output, target, mask)
+    terms["rec"] = terms["mse"] + l1_weight * (
+        terms["l1_hole"] + valid_weight * terms["l1_valid"])
+  return terms
 
 
 def mse_loss(output: jax.Array, target: jax.Array, mask: jax.Array,

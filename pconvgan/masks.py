@@ -29,7 +29,8 @@ PAPER_SIZE = 128
 # Liu et al.'s hole-to-image ratio buckets, (low, high].
 LIU_BUCKETS = ((0.01, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5),
                (0.5, 0.6))
-KINDS = ("paper", "box", "freeform", "folder")
+KINDS = ("paper", "box", "freeform", "mix", "folder")
+MIXED = ("paper", "box", "freeform")  # the kinds that kind 'mix' draws from
 MASK_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif",
                    ".tiff")
 
@@ -38,13 +39,16 @@ MASK_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif",
 class MaskConfig:
   """How masks are made.
 
-  kind: 'paper', 'box', 'freeform' or 'folder'.
+  kind: 'paper', 'box', 'freeform', 'mix' (each mask one of paper, box and
+    freeform, drawn with the weights ``mix``) or 'folder'.
   paper_holes: the paper's rectangles (top, bottom, left, right) at 128 px,
     scaled to other sizes.
   box_count: (min, max) number of random rectangles.
   box_size: (min, max) side of a rectangle as a fraction of the image side.
   buckets: hole-ratio ranges (low, high] for free-form masks; each mask draws
     one bucket (at random when training, in turn by index when evaluating).
+  mix: weights of (paper, box, freeform) for kind 'mix'; evaluation takes
+    the kinds with non-zero weight in turn by index.
   folder: directory of mask images (white = hole) for kind 'folder'.
   threshold: a mask file's pixel counts as hole where it is > threshold (0-255).
   """
@@ -53,6 +57,7 @@ class MaskConfig:
   box_count: tuple = (1, 2)
   box_size: tuple = (0.15, 0.45)
   buckets: tuple = LIU_BUCKETS
+  mix: tuple = (1.0, 1.0, 1.0)
   folder: str = ""
   threshold: int = 127
 
@@ -70,6 +75,9 @@ class MaskConfig:
         raise ValueError(
             f"mask buckets must be (low, high) with 0 <= low < high < 1, got "
             f"{bucket}")
+    if len(self.mix) != len(MIXED) or min(self.mix) < 0 or not sum(self.mix) > 0:
+      raise ValueError(f"mask mix must be {len(MIXED)} weights >= 0 of "
+                       f"{MIXED} with a positive sum, got {self.mix}")
     if not 0 <= self.threshold < 255:
       raise ValueError(f"mask threshold must be in [0, 255), got {self.threshold}")
     if self.kind == "folder" and not self.folder:
@@ -114,8 +122,9 @@ def box_mask(rng: np.random.Generator, height: int, width: int,
 
 
 def _draw_stroke(draw: ImageDraw.ImageDraw, rng: np.random.Generator,
-                 height: int, width: int, scale: float) -> None:
-  """One random thick brush stroke (DeepFill v2 style) of a size ~ ``scale``."""
+                 height: int, width: int, scale: float) -> tuple[float, float]:
+  """One random thick brush stroke (DeepFill v2 style) of a size ~ ``scale``;
+  returns its first point (x, y)."""
   side = min(height, width)
   brush = max(1, round(rng.uniform(0.04, 0.12) * side * scale))
   y, x = rng.uniform(0, height), rng.uniform(0, width)
@@ -131,6 +140,7 @@ def _draw_stroke(draw: ImageDraw.ImageDraw, rng: np.random.Generator,
   r = brush / 2
   for px, py in (points[0], points[-1]):
     draw.ellipse((px - r, py - r, px + r, py + r), fill=255)
+  return points[0]
 
 
 def freeform_mask(rng: np.random.Generator, height: int, width: int,
@@ -138,27 +148,47 @@ def freeform_mask(rng: np.random.Generator, height: int, width: int,
   """Random brush strokes covering a hole ratio drawn inside ``bucket`` (low, high].
 
   Strokes are added until the ratio reaches a target drawn uniformly in the
-  bucket; a stroke that would overshoot the bucket is undone and the strokes
-  made smaller, so the result always lies in (low, high].
+  bucket. A stroke that would overshoot the bucket is redrawn smaller (up to
+  three times); if it still overshoots, only the part of it nearest its start
+  that reaches the target is kept. So the result always lies in (low, high],
+  and a draw never fails for a bucket that the image can hold.
   """
   low, high = bucket
-  target = rng.uniform(low, high)
-  canvas = Image.new("L", (width, height), 0)
   total = height * width
-  covered, scale = 0, 1.0
-  for _ in range(1000):
-    trial = canvas.copy()
-    _draw_stroke(ImageDraw.Draw(trial), rng, height, width, scale)
-    count = int(np.count_nonzero(np.asarray(trial)))
-    if count / total > high:
-      scale *= 0.7
-      continue
-    canvas, covered = trial, count
-    if covered / total >= target and covered / total > low:
-      return _known(np.asarray(canvas) > 0)
-  raise RuntimeError(
+  target = rng.uniform(low, high)
+  # Pixel counts: the result must have low_n < count <= high_n.
+  low_n, high_n = math.floor(low * total), math.floor(high * total)
+  if high_n <= low_n:
+    raise ValueError(f"hole-ratio bucket ({low}, {high}] holds no pixel count "
+                     f"at {height}x{width}")
+  goal = min(high_n, max(low_n + 1, math.ceil(target * total)))
+  hole = np.zeros((height, width), bool)
+  covered = 0
+  yy, xx = np.mgrid[:height, :width]
+  for _ in range(10_000):
+    for attempt in range(4):
+      canvas = Image.new("L", (width, height), 0)
+      start = _draw_stroke(ImageDraw.Draw(canvas), rng, height, width,
+                           0.7 ** attempt)
+      new = (np.asarray(canvas) > 0) & ~hole
+      n_new = int(np.count_nonzero(new))
+      if covered + n_new <= high_n:
+        break
+    if covered + n_new > high_n:  # keep the stroke's part nearest its start
+      need = goal - covered
+      dist = np.where(new, (yy - start[1]) ** 2 + (xx - start[0]) ** 2, np.inf)
+      keep = np.argsort(dist, axis=None)[:need]
+      new = np.zeros(total, bool)
+      new[keep] = True
+      new = new.reshape(height, width)
+      n_new = need
+    hole |= new
+    covered += n_new
+    if covered >= goal:
+      return _known(hole)
+  raise RuntimeError(  # not reached for buckets below 1
       f"could not draw a free-form mask with hole ratio in ({low}, {high}] at "
-      f"{height}x{width}; the image may be too small for this bucket")
+      f"{height}x{width}")
 
 
 def mask_from_image(image: Image.Image, threshold: int = 127) -> np.ndarray:
@@ -248,6 +278,18 @@ def mask_sampler(config, height: int, width: int, *, train: bool
       pick = rng.integers(len(cfg.buckets)) if train else index % len(cfg.buckets)
       return freeform_mask(rng, height, width, cfg.buckets[pick])
     return freeform
+  if cfg.kind == "mix":
+    kinds = [k for k, w in zip(MIXED, cfg.mix) if w > 0]
+    weights = np.asarray([w for w in cfg.mix if w > 0], np.float64)
+    samplers = [mask_sampler(dataclasses.replace(cfg, kind=k), height, width,
+                             train=train) for k in kinds]
+
+    def mixed(rng, index):
+      if train:
+        return samplers[rng.choice(len(kinds), p=weights / weights.sum())](
+            rng, index)
+      return samplers[index % len(kinds)](rng, index // len(kinds))
+    return mixed
   paths = list_mask_files(cfg.folder)
 
   def from_folder(rng, index):

@@ -36,6 +36,9 @@ class OptimConfig:
 
   g_learning_rate, g_b1, g_b2: the generator's Adam.
   d_learning_rate, d_b1, d_b2: the discriminators' Adam.
+  ema_decay: > 0 keeps an exponential moving average of the generator's
+    variables (parameters and batch statistics) in the state as 'g_ema',
+    updated after every generator step; 0 = none (the paper).
   """
   g_learning_rate: float = 1e-3
   g_b1: float = 0.9
@@ -43,8 +46,11 @@ class OptimConfig:
   d_learning_rate: float = 1e-3
   d_b1: float = 0.9
   d_b2: float = 0.999
+  ema_decay: float = 0.0
 
   def __post_init__(self):
+    if not 0 <= self.ema_decay < 1:
+      raise ValueError(f"optim.ema_decay must be in [0, 1), got {self.ema_decay}")
     for name in ("g_learning_rate", "d_learning_rate"):
       if not getattr(self, name) > 0:
         raise ValueError(f"optim.{name} must be > 0, got {getattr(self, name)}")
@@ -55,12 +61,14 @@ class OptimConfig:
 
 @dataclasses.dataclass(frozen=True)
 class LossConfig:
-  """Loss weights. valid_weight: of L_MSE- in L_MSE; adv_weight: lambda of L_G."""
+  """Loss weights. valid_weight: of L_MSE- in L_MSE; adv_weight: lambda of
+  L_G; l1_weight: of the L1 terms added to L_MSE (0 = the paper)."""
   valid_weight: float = losses.VALID_WEIGHT
   adv_weight: float = losses.ADV_WEIGHT
+  l1_weight: float = 0.0
 
   def __post_init__(self):
-    for name in ("valid_weight", "adv_weight"):
+    for name in ("valid_weight", "adv_weight", "l1_weight"):
       if getattr(self, name) < 0:
         raise ValueError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
 
@@ -74,13 +82,26 @@ def make_optimizers(config) -> tuple[optax.GradientTransformation,
 
 def init_state(key: jax.Array, image_size: int, g_config, d_config,
                g_tx: optax.GradientTransformation,
-               d_tx: optax.GradientTransformation) -> dict:
-  """A fresh training state for square images of ``image_size``."""
+               d_tx: optax.GradientTransformation, *, ema: bool = False) -> dict:
+  """A fresh training state for square images of ``image_size``; with
+  ``ema``, 'g_ema' starts as a copy of the generator's variables."""
   g_key, d_key = jax.random.split(key)
   g = generator.init_generator(g_key, g_config)
   d = discriminator.init_discriminator(d_key, (image_size, image_size), d_config)
-  return {"step": jnp.zeros((), jnp.int32), "g": g, "g_opt": g_tx.init(g["params"]),
-          "d": d, "d_opt": d_tx.init(d)}
+  state = {"step": jnp.zeros((), jnp.int32), "g": g,
+           "g_opt": g_tx.init(g["params"]), "d": d, "d_opt": d_tx.init(d)}
+  if ema:
+    state["g_ema"] = jax.tree.map(jnp.copy, g)
+  return state
+
+
+def update_ema(state: dict, decay: float) -> dict:
+  """``state`` with 'g_ema' moved towards 'g' (no-op without 'g_ema')."""
+  if "g_ema" not in state:
+    return state
+  g_ema = jax.tree.map(lambda e, g: decay * e + (1.0 - decay) * g,
+                       state["g_ema"], state["g"])
+  return dict(state, g_ema=g_ema)
 
 
 def composite(output: jax.Array, image: jax.Array, mask: jax.Array) -> jax.Array:
@@ -109,16 +130,18 @@ def _discriminator_update(state, image, fake, d_tx):
   return optax.apply_updates(state["d"], updates), d_opt, metrics
 
 
-def generator_step(state: dict, batch: dict, *, g_tx, g_config, loss_config
-                   ) -> tuple[dict, dict]:
+def generator_step(state: dict, batch: dict, *, g_tx, g_config, loss_config,
+                   ema_decay: float = 0.0) -> tuple[dict, dict]:
   """Phase 1: the generator on L_MSE. Discriminators untouched."""
   image, mask = batch["image"], batch["mask"]
 
   def loss_fn(g_params):
     out, stats = _generate(g_params, state["g"]["batch_stats"], image, mask,
                            g_config)
-    terms = losses.mse_terms(out, image, mask, loss_config.valid_weight)
-    return terms["mse"], (stats, terms)
+    terms = losses.reconstruction_terms(out, image, mask,
+                                        loss_config.valid_weight,
+                                        loss_config.l1_weight)
+    return terms["rec"], (stats, terms)
 
   (_, (stats, terms)), grads = jax.value_and_grad(
       loss_fn, has_aux=True)(state["g"]["params"])
@@ -126,7 +149,7 @@ def generator_step(state: dict, batch: dict, *, g_tx, g_config, loss_config
   new = dict(state, step=state["step"] + 1, g_opt=g_opt,
              g={"params": optax.apply_updates(state["g"]["params"], updates),
                 "batch_stats": stats})
-  return new, terms
+  return update_ema(new, ema_decay), terms
 
 
 def discriminator_step(state: dict, batch: dict, *, d_tx, g_config
@@ -140,8 +163,8 @@ def discriminator_step(state: dict, batch: dict, *, d_tx, g_config
   return dict(state, step=state["step"] + 1, d=d, d_opt=d_opt), metrics
 
 
-def joint_step(state: dict, batch: dict, *, g_tx, d_tx, g_config, loss_config
-               ) -> tuple[dict, dict]:
+def joint_step(state: dict, batch: dict, *, g_tx, d_tx, g_config, loss_config,
+               ema_decay: float = 0.0) -> tuple[dict, dict]:
   """Phase 3: a D step, then a G step on L_G against the updated D.
 
   The generator runs forward once: its parameters do not change in the D
@@ -157,19 +180,21 @@ def joint_step(state: dict, batch: dict, *, g_tx, d_tx, g_config, loss_config
   d, d_opt, d_metrics = _discriminator_update(state, image, fake, d_tx)
 
   def g_loss_fn(out):
-    terms = losses.mse_terms(out, image, mask, loss_config.valid_weight)
+    terms = losses.reconstruction_terms(out, image, mask,
+                                        loss_config.valid_weight,
+                                        loss_config.l1_weight)
     logits = discriminator.apply_discriminator(d, composite(out, image, mask))
     terms["adv"] = losses.adversarial_loss(logits)
-    return terms["mse"] + loss_config.adv_weight * terms["adv"], terms
+    return terms["rec"] + loss_config.adv_weight * terms["adv"], terms
 
   (g_loss, terms), out_grad = jax.value_and_grad(g_loss_fn, has_aux=True)(out)
   (grads,) = pull_back(out_grad)
   updates, g_opt = g_tx.update(grads, state["g_opt"], g_params)
-  new = {"step": state["step"] + 1, "d": d, "d_opt": d_opt, "g_opt": g_opt,
-         "g": {"params": optax.apply_updates(g_params, updates),
-               "batch_stats": stats}}
+  new = dict(state, step=state["step"] + 1, d=d, d_opt=d_opt, g_opt=g_opt,
+             g={"params": optax.apply_updates(g_params, updates),
+                "batch_stats": stats})
   metrics = dict(d_metrics, g_loss=g_loss, **terms)
-  return new, metrics
+  return update_ema(new, ema_decay), metrics
 
 
 def make_mesh(devices=None) -> Mesh:
@@ -183,8 +208,8 @@ def shardings(mesh: Mesh) -> tuple[NamedSharding, NamedSharding]:
   return NamedSharding(mesh, PartitionSpec()), NamedSharding(mesh, PartitionSpec("data"))
 
 
-def make_steps(mesh: Mesh, g_tx, d_tx, g_config, loss_config
-               ) -> dict[str, Callable]:
+def make_steps(mesh: Mesh, g_tx, d_tx, g_config, loss_config,
+               ema_decay: float = 0.0) -> dict[str, Callable]:
   """Phase name -> jitted ``step(state, batch) -> (state, metrics)``.
 
   The state is replicated over the mesh and donated; the batch is sharded
@@ -199,11 +224,13 @@ def make_steps(mesh: Mesh, g_tx, d_tx, g_config, loss_config
   replicated, batch = shardings(mesh)
   fns = {
       "generator": functools.partial(generator_step, g_tx=g_tx,
-                                     g_config=g_config, loss_config=loss_config),
+                                     g_config=g_config, loss_config=loss_config,
+                                     ema_decay=ema_decay),
       "discriminator": functools.partial(discriminator_step, d_tx=d_tx,
                                          g_config=g_config),
       "joint": functools.partial(joint_step, g_tx=g_tx, d_tx=d_tx,
-                                 g_config=g_config, loss_config=loss_config),
+                                 g_config=g_config, loss_config=loss_config,
+                                 ema_decay=ema_decay),
   }
   return {name: jax.jit(_with_cpu_training_forms(fn),
                         in_shardings=(replicated, batch),

@@ -119,7 +119,7 @@ def _device_batch(batch: dict, sharding) -> dict:
 
 
 def _metrics_text(metrics: dict, images_per_s: float | None = None) -> str:
-  keys = ("mse", "d_loss", "g_loss")
+  keys = ("mse", "l1_hole", "d_loss", "g_loss")
   text = " ".join(f"{k}={metrics[k]:.4g}" for k in keys if k in metrics)
   return text + (f" img/s={images_per_s:.1f}" if images_per_s else "")
 
@@ -143,9 +143,11 @@ def train(config: Any, workdir: str, *, devices=None, progress: bool = True
   g_tx, d_tx = steps.make_optimizers(run.optim)
   replicated, batch_sharding = steps.shardings(mesh)
   state = steps.init_state(jax.random.key(run.seed), run.data.image_size,
-                           run.model, run.discriminator, g_tx, d_tx)
+                           run.model, run.discriminator, g_tx, d_tx,
+                           ema=run.optim.ema_decay > 0)
   state = jax.device_put(state, replicated)
-  step_fns = steps.make_steps(mesh, g_tx, d_tx, run.model, run.loss)
+  step_fns = steps.make_steps(mesh, g_tx, d_tx, run.model, run.loss,
+                              run.optim.ema_decay)
   infer = jax.jit(lambda g, x, m: generator.apply_generator(g, x, m,
                                                             config=run.model))
 
@@ -168,7 +170,7 @@ def train(config: Any, workdir: str, *, devices=None, progress: bool = True
   last, rate = tick, None  # images/s, smoothed over recent steps
 
   def write_samples(step):
-    out = infer(state["g"], sample["image"], sample["mask"])
+    out = infer(state.get("g_ema", state["g"]), sample["image"], sample["mask"])
     grid = reporting.sample_grid(sample["image"], sample["mask"],
                                  np.asarray(out))
     reporting.save_png(f"{workdir}/samples/step_{step:07d}.png", grid)
