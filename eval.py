@@ -1,15 +1,18 @@
 """Evaluates checkpoints against classical baselines on the same images and masks.
 
+    python eval.py --data photos/ --masks paper      # the shipped model
     python eval.py --ckpt runs/demo
     python eval.py --ckpt runs/base --ckpt runs/mse_only --ckpt runs/no_local \
         --ckpt runs/plain_conv --data /data/places365/val_256 --masks freeform
 
-Restores only the generators. Test images: --data DIR, or the test split of
-the first checkpoint's config (or of --config). Masks: paper, box, freeform
+Restores only the generators (without --ckpt: the model that ships with
+pconvgan; --ckpt also takes a .msgpack weights file). Test images: --data
+DIR, or the test split of the first checkpoint's config (or of --config). Masks: paper, box, freeform
 (Liu et al.'s six hole-ratio buckets in turn) or a folder of mask images
 (white = hole); by default the first checkpoint's. Reports hole L1 (%), PSNR,
-SSIM, sharpness and colour shift of each checkpoint, of the mean-colour fill
-and of OpenCV's Telea, overall and per bucket, and writes metrics.json,
+SSIM, LPIPS, sharpness and colour shift of each checkpoint and of the
+classical baselines (mean colour, OpenCV Telea and Navier-Stokes,
+scikit-image's biharmonic), overall and per bucket, and writes metrics.json,
 results.md and grid.png to --out.
 """
 
@@ -30,28 +33,34 @@ from pconvgan import masks
 from pconvgan import reporting
 
 _CKPT = flags.DEFINE_multi_string(
-    "ckpt", None, "A train.py workdir, checkpoints folder or step folder; "
-    "repeat for several models in one table.")
+    "ckpt", None, "A train.py workdir, checkpoints folder, step folder or "
+    ".msgpack weights file; repeat for several models in one table "
+    "(default: the shipped model).")
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Config whose data and mask sections define the test set "
     "(default: the first checkpoint's).")
 _DATA = flags.DEFINE_string("data", None, "Folder of test images (all used).")
 _MASKS = flags.DEFINE_string(
-    "masks", None, "paper, box, freeform, or a folder of mask images.")
+    "masks", None, "paper, box, freeform, mix, or a folder of mask images.")
 _OUT = flags.DEFINE_string("out", None, "Output folder (default: "
                            "<first workdir>/eval).")
 _LIMIT = flags.DEFINE_integer("limit", 0, "Evaluate the first N images only.")
 _BATCH = flags.DEFINE_integer("batch_size", 16, "Images per batch.")
 _MASK_SEED = flags.DEFINE_integer("mask_seed", 0, "Seed of the evaluation masks.")
 _GRID = flags.DEFINE_integer("grid", 4, "Examples in grid.png.")
-_BASELINES = flags.DEFINE_bool("baselines", True,
-                               "Also evaluate mean-colour fill and OpenCV Telea.")
-flags.mark_flags_as_required(["ckpt"])
+_BASELINES = flags.DEFINE_list(
+    "baselines", list(evaluation.BASELINES),
+    f"Classical baselines to evaluate too, of {list(evaluation.BASELINES)} "
+    "(empty: none).")
+_LPIPS = flags.DEFINE_bool("lpips", True, "Compute LPIPS (AlexNet).")
 
 
 def test_set(run_config: dict):
   """(paths, DataConfig, mask config) from the flags and the run's config."""
-  data_cfg = checks.as_config(data.DataConfig, dict(run_config["data"]))
+  if "data" not in run_config and not _DATA.value:
+    raise ValueError("--data DIR is needed: the model to evaluate names no "
+                     "test set of its own")
+  data_cfg = checks.as_config(data.DataConfig, dict(run_config.get("data", {})))
   mask_cfg = dict(run_config.get("mask", {}))
   if _MASKS.value in masks.KINDS[:-1]:
     mask_cfg["kind"] = _MASKS.value
@@ -70,7 +79,7 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   logging.set_verbosity(logging.WARNING)
   try:
-    models = evaluation.load_models(_CKPT.value)
+    models = evaluation.load_models(_CKPT.value or [None])
     run_config = models[0].run_config
     if _CONFIG.value is not None:
       run_config = checkpoint.config_to_json(_CONFIG.value)
@@ -80,11 +89,13 @@ def main(argv):
         mask_config=mask_cfg, train=False, mask_seed=_MASK_SEED.value,
         resize=data_cfg.resize, shard_index=0, shard_count=1)
     results = evaluation.evaluate(models, loader, baselines=_BASELINES.value,
+                                  with_lpips=_LPIPS.value,
                                   grid_count=_GRID.value)
   except (ValueError, FileNotFoundError) as e:
     print(f"eval.py: error: {e}", file=sys.stderr)
     sys.exit(1)
-  out = _OUT.value or os.path.join(models[0].workdir, "eval")
+  out = _OUT.value or (os.path.join(models[0].workdir, "eval") if _CKPT.value
+                       else "eval")
   os.makedirs(out, exist_ok=True)
   description = (
       f"{len(paths)} images at {data_cfg.image_size} px "

@@ -17,21 +17,49 @@ from tqdm import tqdm
 
 from pconvgan import checkpoint
 from pconvgan import generator
+from pconvgan import lpips
 from pconvgan import masks as masks_lib
 from pconvgan import metrics
 from pconvgan import reporting
+from pconvgan import weights
 
 COLUMNS = (("hole_l1", "hole L1 %", ".2f"), ("psnr", "PSNR dB", ".2f"),
-           ("ssim", "SSIM", ".4f"), ("sharpness", "sharpness", ".3f"),
+           ("ssim", "SSIM", ".4f"), ("lpips", "LPIPS", ".4f"),
+           ("sharpness", "sharpness", ".3f"),
            ("colour_shift", "colour shift", ".2f"))
+
+
+def _opencv(image: np.ndarray, mask: np.ndarray, method: str) -> np.ndarray:
+  import cv2  # pylint: disable=import-outside-toplevel
+  rgb = np.uint8(np.round(np.clip(image, 0, 1) * 255))
+  hole = np.uint8(mask[..., 0] < 0.5) * 255
+  flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
+  return cv2.inpaint(rgb, hole, 3, flag).astype(np.float32) / 255.0
 
 
 def telea(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
   """OpenCV's Telea inpainting (radius 3) on 8-bit RGB."""
-  import cv2  # pylint: disable=import-outside-toplevel
-  rgb = np.uint8(np.round(np.clip(image, 0, 1) * 255))
-  hole = np.uint8(mask[..., 0] < 0.5) * 255
-  return cv2.inpaint(rgb, hole, 3, cv2.INPAINT_TELEA).astype(np.float32) / 255.0
+  return _opencv(image, mask, "telea")
+
+
+def navier_stokes(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+  """OpenCV's Navier-Stokes inpainting (radius 3) on 8-bit RGB."""
+  return _opencv(image, mask, "ns")
+
+
+def biharmonic(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+  """scikit-image's biharmonic inpainting, per channel."""
+  from skimage.restoration import inpaint_biharmonic  # pylint: disable=import-outside-toplevel
+  hole = mask[..., 0] < 0.5
+  if not hole.any():
+    return np.asarray(image, np.float32)
+  out = inpaint_biharmonic(np.asarray(image, np.float64), hole, channel_axis=-1)
+  return np.clip(out, 0, 1).astype(np.float32)
+
+
+# The classical baselines: name -> fill(image (H, W, 3), mask (H, W, 1)).
+BASELINES = {"mean colour": metrics.mean_fill, "OpenCV Telea": telea,
+             "OpenCV NS": navier_stokes, "biharmonic": biharmonic}
 
 
 @dataclasses.dataclass
@@ -45,16 +73,22 @@ class Model:
   workdir: str
 
 
-def load_models(paths: Sequence[str]) -> list[Model]:
-  """Restores each checkpoint's generator; names them by workdir and step."""
+def load_models(paths: Sequence[str | None]) -> list[Model]:
+  """Each generator: a weights file, a train.py checkpoint (only the
+  generator is restored) or ``None`` for the shipped model; named by file,
+  or by workdir and step."""
   models = []
   for path in paths:
-    variables, g_config, run_config, step = checkpoint.load_generator(path)
-    directory, _ = checkpoint.resolve(path)
-    workdir = os.path.dirname(directory) if os.path.basename(
-        directory) == "checkpoints" else directory
-    models.append(Model(f"{os.path.basename(workdir)}@{step}", variables,
-                        g_config, step, run_config, workdir))
+    variables, g_config, run_config, name = weights.load_any(path)
+    if path is None or weights.is_weights_file(path):
+      workdir = os.path.dirname(os.path.abspath(path or weights.PRETRAINED))
+      step = int(run_config.get("step", 0))
+      run_config = {}  # its training folders are not here: eval needs --data
+    else:
+      directory, step = checkpoint.resolve(path)
+      workdir = os.path.dirname(directory) if os.path.basename(
+          directory) == "checkpoints" else directory
+    models.append(Model(name, variables, g_config, step, run_config, workdir))
   names = [m.name for m in models]
   for i, m in enumerate(models):
     if names.count(m.name) > 1:
@@ -70,10 +104,12 @@ def bucket_of(ratio: float) -> str:
   return "other"
 
 
-def evaluate(models: Sequence[Model], loader, *, baselines: bool = True,
+def evaluate(models: Sequence[Model], loader, *,
+             baselines: Sequence[str] | bool = True, with_lpips: bool = True,
              grid_count: int = 4, progress: bool = True) -> dict:
   """Metrics of every method over ``loader``'s batches, and a sample grid.
 
+  ``baselines``: names from BASELINES (True: all, False: none).
   Returns {'overall': {method: summary}, 'buckets': {bucket: {method:
   summary}}, 'grid': uint8 array, 'methods': [...]}.
   """
@@ -82,11 +118,13 @@ def evaluate(models: Sequence[Model], loader, *, baselines: bool = True,
     fn = jax.jit(lambda x, k, v=m.variables, c=m.config:
                  generator.apply_generator(v, x, k, config=c))
     fills[m.name] = lambda images, masks_, fn=fn: np.asarray(fn(images, masks_))
-  if baselines:
-    fills["mean colour"] = lambda images, masks_: np.stack(
-        [metrics.mean_fill(i, k) for i, k in zip(images, masks_)])
-    fills["OpenCV Telea"] = lambda images, masks_: np.stack(
-        [telea(i, k) for i, k in zip(images, masks_)])
+  if baselines is True:
+    baselines = list(BASELINES)
+  for name in baselines or ():
+    if name not in BASELINES:
+      raise ValueError(f"unknown baseline {name!r}; known: {list(BASELINES)}")
+    fills[name] = lambda images, masks_, f=BASELINES[name]: np.stack(
+        [f(i, k) for i, k in zip(images, masks_)])
   overall = {name: metrics.Accumulator() for name in fills}
   buckets: dict[str, dict[str, metrics.Accumulator]] = {}
   grid_rows = []
@@ -94,13 +132,17 @@ def evaluate(models: Sequence[Model], loader, *, baselines: bool = True,
     images, masks_ = batch["image"], batch["mask"]
     filled = {name: metrics.composite(fill(images, masks_), images, masks_)
               for name, fill in fills.items()}
+    nan = np.full(len(images), np.nan)
+    perceptual = {name: lpips.distance(f, images) if with_lpips else nan
+                  for name, f in filled.items()}
     for i in range(len(images)):
       bucket = buckets.setdefault(
           bucket_of(masks_lib.hole_ratio(masks_[i])),
           {name: metrics.Accumulator() for name in fills})
       for name in fills:
-        overall[name].add(filled[name][i], images[i], masks_[i])
-        bucket[name].add(filled[name][i], images[i], masks_[i])
+        args = (filled[name][i], images[i], masks_[i], float(perceptual[name][i]))
+        overall[name].add(*args)
+        bucket[name].add(*args)
       if len(grid_rows) < grid_count:
         grid_rows.append([reporting.masked_input(images[i], masks_[i])]
                          + [filled[n][i] for n in fills] + [images[i]])
@@ -129,8 +171,9 @@ def report(results: dict, description: str) -> str:
     for bucket, summaries in results["buckets"].items():
       parts += [f"\n## Hole ratio {bucket}\n", markdown_table(summaries)]
   parts.append(
-      "\nhole L1: mean absolute error in the hole (%); PSNR, SSIM: whole "
-      "composite; sharpness: gradient energy in the hole relative to the "
-      "ground truth's (below 1: blur); colour shift: distance of the hole's "
-      "mean colour from the ground truth's (8-bit levels).")
+      "\nhole L1: mean absolute error in the hole (%); PSNR, SSIM, LPIPS "
+      "(AlexNet; lower is better): whole composite; sharpness: gradient "
+      "energy in the hole relative to the ground truth's (below 1: blur); "
+      "colour shift: distance of the hole's mean colour from the ground "
+      "truth's (8-bit levels).")
   return "\n".join(parts) + "\n"

@@ -8,7 +8,10 @@ ground truth, generated ones in the hole), as Liu et al. report them.
 - ``psnr``: over the whole image, in dB; capped at ``PSNR_CAP`` so identical
   images give a finite number.
 - ``ssim``: Wang et al.'s SSIM, Gaussian window 11 / sigma 1.5, K1 0.01,
-  K2 0.03, data range 1, averaged over channels and valid positions.
+  K2 0.03, data range 1, averaged over channels and valid positions
+  (scikit-image's ``structural_similarity`` with those settings).
+- ``lpips``: LPIPS (AlexNet) of the composite, from ``pconvgan.lpips``;
+  computed per batch by the caller and given to ``Accumulator.add``.
 - ``gradient_energy``: summed gradient magnitude inside the hole; the ratio of
   the output's to the ground truth's is the sharpness figure (below 1: blur).
 - ``colour_shift``: distance between the mean colours of the filled hole and
@@ -42,36 +45,17 @@ def psnr(output: np.ndarray, target: np.ndarray) -> float:
   return float(10.0 * np.log10(1.0 / mse))
 
 
-def _gaussian_window(size: int = 11, sigma: float = 1.5) -> np.ndarray:
-  x = np.arange(size) - (size - 1) / 2
-  g = np.exp(-x ** 2 / (2 * sigma ** 2))
-  return g / g.sum()
-
-
-def _filter_valid(image: np.ndarray, window: np.ndarray) -> np.ndarray:
-  """Separable 'valid' correlation of (H, W, C) with a 1-D window."""
-  n = len(window)
-  h, w = image.shape[:2]
-  rows = sum(window[i] * image[i:h - n + 1 + i] for i in range(n))
-  return sum(window[i] * rows[:, i:w - n + 1 + i] for i in range(n))
-
-
 def ssim(output: np.ndarray, target: np.ndarray) -> float:
   """Structural similarity (Wang et al. 2004), mean over channels and windows."""
+  from skimage.metrics import structural_similarity  # pylint: disable=import-outside-toplevel
   x = np.asarray(output, np.float64)
   y = np.asarray(target, np.float64)
-  window = _gaussian_window()
-  if min(x.shape[:2]) < len(window):
-    raise ValueError(f"ssim needs images of at least {len(window)}x{len(window)},"
-                     f" got {x.shape[:2]}")
-  c1, c2 = 0.01 ** 2, 0.03 ** 2
-  mx, my = _filter_valid(x, window), _filter_valid(y, window)
-  sxx = _filter_valid(x * x, window) - mx * mx
-  syy = _filter_valid(y * y, window) - my * my
-  sxy = _filter_valid(x * y, window) - mx * my
-  value = ((2 * mx * my + c1) * (2 * sxy + c2)) / (
-      (mx * mx + my * my + c1) * (sxx + syy + c2))
-  return float(np.mean(value))
+  if min(x.shape[:2]) < 11:
+    raise ValueError(f"ssim needs images of at least 11x11, got {x.shape[:2]}")
+  # use_sample_covariance=False: Wang et al.'s weighted (population) moments.
+  return float(structural_similarity(
+      x, y, data_range=1.0, channel_axis=-1, gaussian_weights=True, sigma=1.5,
+      use_sample_covariance=False, win_size=11))
 
 
 def gradient_energy(image: np.ndarray, mask: np.ndarray) -> float:
@@ -114,13 +98,16 @@ class Accumulator:
 
   def __init__(self):
     self.n = 0
-    self.sums = {"hole_l1": 0.0, "psnr": 0.0, "ssim": 0.0, "colour_shift": 0.0}
+    self.sums = {"hole_l1": 0.0, "psnr": 0.0, "ssim": 0.0, "colour_shift": 0.0,
+                 "lpips": 0.0}
     self.grad_out = 0.0
     self.grad_true = 0.0
 
-  def add(self, filled: np.ndarray, target: np.ndarray, mask: np.ndarray
-          ) -> None:
+  def add(self, filled: np.ndarray, target: np.ndarray, mask: np.ndarray,
+          lpips: float = float("nan")) -> None:
+    """Adds one composite; ``lpips`` its LPIPS distance (NaN: not computed)."""
     self.n += 1
+    self.sums["lpips"] += lpips
     self.sums["hole_l1"] += hole_l1(filled, target, mask)
     self.sums["psnr"] += psnr(filled, target)
     self.sums["ssim"] += ssim(filled, target)

@@ -38,7 +38,8 @@ class OptimConfig:
   d_learning_rate, d_b1, d_b2: the discriminators' Adam.
   ema_decay: > 0 keeps an exponential moving average of the generator's
     variables (parameters and batch statistics) in the state as 'g_ema',
-    updated after every generator step; 0 = none (the paper).
+    updated after every generator step (decay warmed up, see
+    ``ema_decay_at``); 0 = none (the paper).
   """
   g_learning_rate: float = 1e-3
   g_b1: float = 0.9
@@ -95,11 +96,21 @@ def init_state(key: jax.Array, image_size: int, g_config, d_config,
   return state
 
 
+def ema_decay_at(step, decay: float):
+  """The moving average's decay after ``step`` steps: ``decay``, warmed up
+  as min(decay, (1 + step) / (10 + step)) so that early averages are not
+  dominated by the initial weights."""
+  step = jnp.asarray(step, jnp.float32)
+  return jnp.minimum(decay, (1.0 + step) / (10.0 + step))
+
+
 def update_ema(state: dict, decay: float) -> dict:
-  """``state`` with 'g_ema' moved towards 'g' (no-op without 'g_ema')."""
+  """``state`` with 'g_ema' moved towards 'g' (no-op without 'g_ema'), at
+  the warmed-up decay of ``state['step']``."""
   if "g_ema" not in state:
     return state
-  g_ema = jax.tree.map(lambda e, g: decay * e + (1.0 - decay) * g,
+  d = ema_decay_at(state["step"], decay)
+  g_ema = jax.tree.map(lambda e, g: d * e + (1.0 - d) * g,
                        state["g_ema"], state["g"])
   return dict(state, g_ema=g_ema)
 

@@ -221,3 +221,34 @@ def test_demo_dataset_loads(tmp_path):
   assert batch["mask"].shape == (8, 64, 64, 1)
   assert int(batch["skipped"].sum()) == 0
   assert batch["image"].std() > 0.05
+
+
+def test_random_scale_crops_zoom_and_rotations_turn(tmp_path):
+  # A photo whose left half is black and right half white, 200x100: at the
+  # smallest scale a 32 px crop spans a third of its width, at the largest a
+  # tenth, so crops at small scales more often hold both halves.
+  os.makedirs(tmp_path / "img")
+  array = np.zeros((100, 200, 3), np.uint8)
+  array[:, 100:] = 255
+  Image.fromarray(array).save(tmp_path / "img" / "half.png")
+  paths = [str(tmp_path / "img" / "half.png")]
+
+  def mixed_fraction(scale, rotate=False):
+    loader = data.make_loader(paths, batch_size=1, image_size=32,
+                              mask_config={"kind": "paper"}, seed=0,
+                              random_flip=False, random_scale=scale,
+                              random_rotate=rotate, shard_index=0,
+                              shard_count=1)
+    crops = [b["image"][0] for b in collect(loader, 200)]
+    mixed = np.mean([c.min() < 0.2 and c.max() > 0.8 for c in crops])
+    return mixed, crops
+
+  small, _ = mixed_fraction((32, 40))
+  large, _ = mixed_fraction((300, 320))
+  assert small > 2 * large
+  _, turned = mixed_fraction((32, 32), rotate=True)
+  # Unrotated, the boundary is vertical; turned by 90 degrees, horizontal.
+  horizontal = [c for c in turned if np.abs(np.diff(c[:, 0, 0])).max() > 0.5]
+  assert horizontal
+  with pytest.raises(ValueError, match="random_scale"):
+    data.DataConfig(image_size=64, random_scale=(32, 128))

@@ -68,3 +68,20 @@ def test_saturated_discriminator_gives_finite_losses_and_gradients():
     assert np.all(np.isfinite(np.asarray(g)))
   np.testing.assert_allclose(grads[0], [-0.5, 0.0], atol=1e-6)
   np.testing.assert_allclose(grads[1], [0.5, 0.0], atol=1e-6)
+
+
+def test_reconstruction_terms_add_l1_by_hand():
+  target = np.zeros((1, 2, 2, 3), np.float32)
+  output = np.full((1, 2, 2, 3), 0.5, np.float32)
+  mask = np.ones((1, 2, 2, 1), np.float32)
+  mask[0, 0, 0] = 0  # one hole pixel of four
+  terms = losses.reconstruction_terms(output, target, mask, valid_weight=0.5,
+                                      l1_weight=2.0)
+  # n_I = 12: hole |0.5| x 3 channels, known |0.5| x 9.
+  assert np.isclose(terms["l1_hole"], 1.5 / 12)
+  assert np.isclose(terms["l1_valid"], 4.5 / 12)
+  mse = 0.75 / 12 + 0.5 * 2.25 / 12
+  assert np.isclose(terms["mse"], mse)
+  assert np.isclose(terms["rec"], mse + 2.0 * (1.5 / 12 + 0.5 * 4.5 / 12))
+  plain = losses.reconstruction_terms(output, target, mask, valid_weight=0.5)
+  assert "l1_hole" not in plain and np.isclose(plain["rec"], mse)

@@ -144,3 +144,42 @@ def test_exported_masks_are_the_evaluation_masks(tmp_path):
   for i in range(6):
     want = sample(masks.index_rng(5, i), i)
     np.testing.assert_array_equal(from_files(None, i), want)
+
+
+@pytest.mark.parametrize("size", [(32, 32), (64, 64), (128, 128), (96, 160)])
+def test_freeform_masks_never_fail_over_thousands_of_draws(size):
+  """Every bucket the configs use, at every training size: a draw must never
+  end a training run, and every result lies in its bucket."""
+  rng = np.random.default_rng(size[0] * 1000 + size[1])
+  for _ in range(120):
+    for bucket in masks.LIU_BUCKETS:
+      ratio = masks.hole_ratio(masks.freeform_mask(rng, *size, bucket))
+      assert bucket[0] < ratio <= bucket[1]
+
+
+def test_freeform_mask_is_exact_in_a_narrow_bucket():
+  # A bucket one pixel wide at 32x32 forces the cut-stroke path.
+  n = 32 * 32
+  bucket = (200 / n, 201 / n)
+  for seed in range(30):
+    m = masks.freeform_mask(np.random.default_rng(seed), 32, 32, bucket)
+    assert int(round(masks.hole_ratio(m) * n)) == 201
+
+
+def test_mix_draws_every_kind_by_its_weight_and_evaluates_in_turn():
+  paper = masks.paper_mask(64, 64)
+  sample = masks.mask_sampler({"kind": "mix", "mix": (1.0, 0.0, 3.0)}, 64, 64,
+                              train=True)
+  rng = np.random.default_rng(0)
+  draws = [sample(rng, 0) for _ in range(400)]
+  n_paper = sum(np.array_equal(d, paper) for d in draws)
+  assert 60 <= n_paper <= 140  # a quarter of 400, binomial spread
+  for d in draws:  # no boxes: every other draw is a free-form mask
+    if not np.array_equal(d, paper):
+      assert any(lo < masks.hole_ratio(d) <= hi for lo, hi in masks.LIU_BUCKETS)
+  evaluate = masks.mask_sampler({"kind": "mix"}, 64, 64, train=False)
+  got = [evaluate(masks.index_rng(0, i), i) for i in range(6)]
+  assert np.array_equal(got[0], paper) and np.array_equal(got[3], paper)
+  np.testing.assert_array_equal(got[1], evaluate(masks.index_rng(0, 1), 1))
+  with pytest.raises(ValueError, match="mask mix"):
+    masks.MaskConfig(kind="mix", mix=(0.0, 0.0, 0.0))

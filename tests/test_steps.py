@@ -167,3 +167,28 @@ def test_phase_of_follows_the_schedule():
   assert [steps.phase_of(s, schedule) for s in range(9)] == (
       ["generator"] * 3 + ["discriminator"] * 2 + ["joint"] * 4)
   assert steps.phase_of(0, (0, 0, 5)) == "joint"
+
+
+def test_ema_follows_the_generator_by_its_decay():
+  g_tx, d_tx, _, batch = setup()
+  state = steps.init_state(jax.random.key(0), 32, G_CFG, D_CFG, g_tx, d_tx,
+                           ema=True)
+  before = host(state)
+  np.testing.assert_array_equal(before["g_ema"]["params"]["enc1"]["conv"]["kernel"],
+                                before["g"]["params"]["enc1"]["conv"]["kernel"])
+  fns = steps.make_steps(steps.make_mesh(jax.devices()[:1]), g_tx, d_tx, G_CFG,
+                         LOSS, ema_decay=0.9)
+  # The warm-up by hand: after step t, min(0.9, (1 + t) / (10 + t)).
+  assert np.isclose(float(steps.ema_decay_at(1, 0.9)), 2 / 11)
+  assert np.isclose(float(steps.ema_decay_at(1000, 0.9)), 0.9)
+  for phase in ("generator", "discriminator", "joint", "generator"):
+    prev = host(state)
+    state, _ = fns[phase](state, batch)
+    now = host(state)
+    t = int(now["step"])
+    d = min(0.9, (1 + t) / (10 + t))
+    for e_old, g_new, e_new in zip(jax.tree.leaves(prev["g_ema"]),
+                                   jax.tree.leaves(now["g"]),
+                                   jax.tree.leaves(now["g_ema"])):
+      want = d * e_old + (1 - d) * g_new if phase != "discriminator" else e_old
+      np.testing.assert_allclose(e_new, want, rtol=1e-5, atol=1e-7)

@@ -1,0 +1,68 @@
+"""Weights files: round trip, float16, refusal of foreign files, the export CLI."""
+
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+import pconvgan
+from pconvgan import checkpoint
+from pconvgan import weights
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CFG = pconvgan.GeneratorConfig(width=0.125)
+
+
+def test_round_trip_gives_the_same_outputs(tmp_path):
+  variables = pconvgan.init(jax.random.key(0), CFG)
+  path = str(tmp_path / "g.msgpack")
+  weights.save(path, variables, CFG, {"step": 7})
+  loaded, config, meta = weights.load(path)
+  assert config == CFG and meta == {"step": 7}
+  image = jax.random.uniform(jax.random.key(1), (2, 32, 32, 3))
+  mask = np.ones((2, 32, 32, 1), np.float32)
+  mask[:, 8:20, 4:12] = 0
+  np.testing.assert_array_equal(pconvgan.apply(variables, image, mask, config=CFG),
+                                pconvgan.apply(loaded, image, mask, config=config))
+
+
+def test_float16_halves_the_file_and_stays_close(tmp_path):
+  variables = pconvgan.init(jax.random.key(0), CFG)
+  full, half = str(tmp_path / "f.msgpack"), str(tmp_path / "h.msgpack")
+  weights.save(full, variables, CFG)
+  weights.save(half, variables, CFG, dtype=np.float16)
+  assert os.path.getsize(half) < 0.6 * os.path.getsize(full)
+  loaded, _, _ = weights.load(half)
+  for a, b in zip(jax.tree.leaves(variables), jax.tree.leaves(loaded)):
+    assert b.dtype == np.float32
+    np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+
+
+def test_foreign_and_mismatched_files_are_refused(tmp_path):
+  bad = tmp_path / "bad.msgpack"
+  bad.write_bytes(b"not msgpack at all")
+  with pytest.raises(ValueError, match="not a pconvgan weights file"):
+    weights.load(str(bad))
+  with pytest.raises(FileNotFoundError, match="weights file not found"):
+    weights.load(str(tmp_path / "none.msgpack"))
+  # Weights of a 1/8-width model labelled as full width.
+  data = weights.to_bytes(pconvgan.init(jax.random.key(0), CFG), CFG)
+  other = data.replace(b'"width": 0.125', b'"width": 1.000')
+  with pytest.raises(ValueError, match="shape"):
+    weights.from_bytes(other, "relabelled")
+
+
+def test_export_cli_writes_the_checkpoints_generator(tiny_checkpoint, tmp_path):
+  out = str(tmp_path / "tiny.msgpack")
+  result = subprocess.run(
+      [sys.executable, "-m", "pconvgan.weights", "--ckpt", tiny_checkpoint,
+       "--out", out], cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-2000:]
+  loaded, config, meta = weights.load(out)
+  want, want_config, _, step = checkpoint.load_generator(tiny_checkpoint)
+  assert config == want_config and meta["step"] == step
+  for a, b in zip(jax.tree.leaves(want), jax.tree.leaves(loaded)):
+    np.testing.assert_array_equal(a, b)
