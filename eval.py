@@ -48,6 +48,9 @@ _LIMIT = flags.DEFINE_integer("limit", 0, "Evaluate the first N images only.")
 _BATCH = flags.DEFINE_integer("batch_size", 16, "Images per batch.")
 _MASK_SEED = flags.DEFINE_integer("mask_seed", 0, "Seed of the evaluation masks.")
 _GRID = flags.DEFINE_integer("grid", 4, "Examples in grid.png.")
+_GRID_STRIDE = flags.DEFINE_integer(
+    "grid_stride", 1, "grid.png shows every N-th example (spread the rows "
+    "over the test set).")
 _BASELINES = flags.DEFINE_list(
     "baselines", list(evaluation.BASELINES),
     f"Classical baselines to evaluate too, of {list(evaluation.BASELINES)} "
@@ -90,7 +93,8 @@ def main(argv):
         resize=data_cfg.resize, shard_index=0, shard_count=1)
     results = evaluation.evaluate(models, loader, baselines=_BASELINES.value,
                                   with_lpips=_LPIPS.value,
-                                  grid_count=_GRID.value)
+                                  grid_count=_GRID.value,
+                                  grid_stride=max(1, _GRID_STRIDE.value))
   except (ValueError, FileNotFoundError) as e:
     print(f"eval.py: error: {e}", file=sys.stderr)
     sys.exit(1)

@@ -1,6 +1,8 @@
 """pconvgan: image inpainting with a GAN of partial convolutions, in JAX.
 
-    variables = pconvgan.init(jax.random.key(0))
+    variables, config = pconvgan.pretrained()          # the shipped model
+    filled = pconvgan.inpaint(variables, image, mask, config=config)
+    variables = pconvgan.init(jax.random.key(0))       # a fresh generator
     output = pconvgan.apply(variables, image, mask)     # (B, H, W, 3) in [0, 1]
     filled = pconvgan.inpaint(variables, image, mask)   # known pixels exact
     d_params = pconvgan.init_discriminator(key, (128, 128))
@@ -19,6 +21,7 @@ from pconvgan.generator import apply_generator
 from pconvgan.generator import count_params
 from pconvgan.generator import init_generator
 from pconvgan.generator import inpaint
+from pconvgan.weights import pretrained
 
 init = init_generator
 apply = apply_generator
@@ -28,5 +31,5 @@ __version__ = "0.1.0"
 __all__ = [
     "DiscriminatorConfig", "GeneratorConfig", "apply", "apply_discriminator",
     "apply_generator", "count_params", "init", "init_discriminator",
-    "init_generator", "inpaint",
+    "init_generator", "inpaint", "pretrained",
 ]

@@ -106,10 +106,12 @@ def bucket_of(ratio: float) -> str:
 
 def evaluate(models: Sequence[Model], loader, *,
              baselines: Sequence[str] | bool = True, with_lpips: bool = True,
-             grid_count: int = 4, progress: bool = True) -> dict:
+             grid_count: int = 4, grid_stride: int = 1,
+             progress: bool = True) -> dict:
   """Metrics of every method over ``loader``'s batches, and a sample grid.
 
-  ``baselines``: names from BASELINES (True: all, False: none).
+  ``baselines``: names from BASELINES (True: all, False: none). The grid
+  shows examples 0, ``grid_stride``, 2 ``grid_stride``, ... (``grid_count``).
   Returns {'overall': {method: summary}, 'buckets': {bucket: {method:
   summary}}, 'grid': uint8 array, 'methods': [...]}.
   """
@@ -127,7 +129,7 @@ def evaluate(models: Sequence[Model], loader, *,
         [f(i, k) for i, k in zip(images, masks_)])
   overall = {name: metrics.Accumulator() for name in fills}
   buckets: dict[str, dict[str, metrics.Accumulator]] = {}
-  grid_rows = []
+  grid_rows, seen = [], 0
   for batch in tqdm(loader, desc="evaluating", unit="batch", disable=not progress):
     images, masks_ = batch["image"], batch["mask"]
     filled = {name: metrics.composite(fill(images, masks_), images, masks_)
@@ -143,9 +145,10 @@ def evaluate(models: Sequence[Model], loader, *,
         args = (filled[name][i], images[i], masks_[i], float(perceptual[name][i]))
         overall[name].add(*args)
         bucket[name].add(*args)
-      if len(grid_rows) < grid_count:
+      if len(grid_rows) < grid_count and (seen + i) % grid_stride == 0:
         grid_rows.append([reporting.masked_input(images[i], masks_[i])]
                          + [filled[n][i] for n in fills] + [images[i]])
+    seen += len(images)
   return {"methods": list(fills),
           "overall": {n: a.summary() for n, a in overall.items()},
           "buckets": {b: {n: a.summary() for n, a in accs.items()}

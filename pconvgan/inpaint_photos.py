@@ -1,7 +1,11 @@
-"""Inpaint your own photos with a trained checkpoint.
+"""Inpaint your own photos with the shipped model or a trained checkpoint.
 
-    python -m pconvgan.inpaint_photos --ckpt runs/demo --image in.jpg --mask mask.png --out out.png
+    python -m pconvgan.inpaint_photos --image in.jpg --mask mask.png --out out.png
     python -m pconvgan.inpaint_photos --ckpt runs/demo --image photos/ --mask masks/ --out filled/
+
+Without --ckpt the model that ships with pconvgan is used; --ckpt takes a
+train.py workdir, checkpoints folder or step folder, or a .msgpack weights
+file.
 
 Masks: white / non-zero = hole (soft edges and alpha-channel masks are
 binarised at --threshold), the same size as the image. Any image size works:
@@ -22,11 +26,11 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from pconvgan import checkpoint
 from pconvgan import checks
 from pconvgan import data
 from pconvgan import generator
 from pconvgan import masks
+from pconvgan import weights
 
 
 def pad_to_multiple(array: np.ndarray, multiple: int = checks.MULTIPLE
@@ -132,8 +136,9 @@ def pairs(image: str, mask: str, out: str) -> list[tuple[str, str, str]]:
 def main(argv: Sequence[str] | None = None) -> int:
   parser = argparse.ArgumentParser(
       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--ckpt", required=True,
-                      help="a train.py workdir, its checkpoints/ or a step folder")
+  parser.add_argument("--ckpt", default=None,
+                      help="a train.py workdir, its checkpoints/, a step folder "
+                      "or a .msgpack weights file (default: the shipped model)")
   parser.add_argument("--image", required=True, help="an image or a folder")
   parser.add_argument("--mask", required=True,
                       help="a mask (white = hole) or a folder of masks")
@@ -147,14 +152,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     jobs = pairs(args.image, args.mask, args.out)
     for image_path, mask_path, _ in jobs:
       check_pair(image_path, mask_path)
-    variables, g_config, _, step = checkpoint.load_generator(args.ckpt)
+    variables, g_config, _, name = weights.load_any(args.ckpt)
     for image_path, mask_path, out_path in jobs:
       image, hole = read_pair(image_path, mask_path, args.threshold)
       result = fill(variables, image, hole, config=g_config,
                     max_side=args.max_side)
       save_image(out_path, result)
       print(f"{out_path}: {image.shape[1]}x{image.shape[0]}, "
-            f"{hole.mean() * 100:.1f}% hole (checkpoint step {step})")
+            f"{hole.mean() * 100:.1f}% hole (model {name})")
   except (ValueError, FileNotFoundError) as e:
     print(f"inpaint: error: {e}", file=sys.stderr)
     return 1

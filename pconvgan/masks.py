@@ -195,8 +195,11 @@ def mask_from_image(image: Image.Image, threshold: int = 127) -> np.ndarray:
   """Hole pixels (bool, H x W) of a mask image: white / non-zero = hole.
 
   With an alpha channel that is not fully opaque, the painted (opaque, alpha >
-  threshold) pixels are the hole; otherwise pixels brighter than ``threshold``
-  (0-255, on the grey level) are. Soft edges are thereby binarised.
+  threshold) pixels are the hole. Otherwise a pixel is hole where its
+  brightest channel is above ``threshold`` (0-255), so a pure red or green
+  stroke counts as much as a white one; soft edges are thereby binarised. A
+  mask whose values are only 0 and 1 (as NumPy and OpenCV code often write
+  them) marks every non-zero pixel.
   """
   if image.mode in ("RGBA", "LA", "PA") or (
       image.mode == "P" and "transparency" in image.info):
@@ -207,8 +210,13 @@ def mask_from_image(image: Image.Image, threshold: int = 127) -> np.ndarray:
     grey = np.asarray(image, np.float64)
     if grey.max() > 255:
       grey = grey / 257.0
-    return grey > threshold
-  return np.asarray(image.convert("L")) > threshold
+  elif image.mode in ("L", "1"):
+    grey = np.asarray(image.convert("L"), np.float64)
+  else:
+    grey = np.asarray(image.convert("RGB"), np.float64).max(-1)
+  if grey.max() <= 1:
+    return grey > 0
+  return grey > threshold
 
 
 def load_mask_file(path: str, threshold: int = 127) -> np.ndarray:

@@ -105,6 +105,13 @@ class NonFiniteLossError(RuntimeError):
 
 
 def _check_resumable(saved: dict, current: dict, directory: str) -> None:
+  ema = [cfg.get("optim", {}).get("ema_decay", 0) > 0 for cfg in (saved, current)]
+  if ema[0] != ema[1]:
+    raise ValueError(
+        f"the checkpoints in {directory} were trained "
+        f"{'with' if ema[0] else 'without'} a moving average of the generator "
+        f"(optim.ema_decay), the config asks {'for' if ema[1] else 'for none'}; "
+        f"use another --workdir or the same setting")
   for name in ARCHITECTURE:
     if saved.get(name) != current.get(name):
       raise ValueError(

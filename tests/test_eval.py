@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from pconvgan import evaluation
@@ -13,6 +14,7 @@ from pconvgan import evaluation
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.mark.slow
 def test_eval_end_to_end_with_two_checkpoints_and_baselines(tiny_checkpoint,
                                                             tmp_path):
   images = tmp_path / "images"
@@ -30,11 +32,12 @@ def test_eval_end_to_end_with_two_checkpoints_and_baselines(tiny_checkpoint,
   assert result.returncode == 0, result.stderr[-2000:]
   summary = json.loads((out / "metrics.json").read_text())
   methods = list(summary["overall"])
-  assert len(methods) == 4 and methods[2:] == ["mean colour", "OpenCV Telea"]
+  assert methods[2:] == ["mean colour", "OpenCV Telea", "OpenCV NS",
+                         "biharmonic"]
   assert methods[0] != methods[1]  # same checkpoint twice, told apart
   for s in summary["overall"].values():
     assert s["images"] == 6
-    assert all(np.isfinite(s[k]) for k in ("hole_l1", "psnr", "ssim",
+    assert all(np.isfinite(s[k]) for k in ("hole_l1", "psnr", "ssim", "lpips",
                                            "colour_shift"))
   # Freeform masks take Liu et al.'s buckets in turn: six images, six buckets.
   assert len(summary["buckets"]) == 6
@@ -42,9 +45,10 @@ def test_eval_end_to_end_with_two_checkpoints_and_baselines(tiny_checkpoint,
   report = (out / "results.md").read_text()
   assert "| OpenCV Telea | 6 |" in report and "## Hole ratio (0.5, 0.6]" in report
   grid = np.asarray(Image.open(out / "grid.png"))
-  assert grid.shape == (3 * 34 + 2, 6 * 34 + 2, 3)  # 3 rows; input, 4, truth
+  assert grid.shape == (3 * 34 + 2, 8 * 34 + 2, 3)  # 3 rows; input, 6, truth
 
 
+@pytest.mark.slow
 def test_eval_refuses_a_missing_checkpoint(tmp_path):
   result = subprocess.run(
       [sys.executable, "eval.py", "--ckpt", str(tmp_path / "none")], cwd=ROOT,
@@ -69,3 +73,17 @@ def test_telea_fills_only_the_hole():
   filled = evaluation.telea(image, mask)
   np.testing.assert_array_equal(filled[mask[..., 0] > 0], image[mask[..., 0] > 0])
   assert 0 < filled[6:10, 6:10].mean() < 1
+
+
+@pytest.mark.parametrize("name", ["OpenCV NS", "biharmonic"])
+def test_baselines_fill_only_the_hole_and_follow_a_ramp(name):
+  # A horizontal ramp: diffusion-type methods continue it into the hole.
+  image = np.tile(np.linspace(0, 1, 32, dtype=np.float32)[None, :, None],
+                  (32, 1, 3))
+  mask = np.ones((32, 32, 1), np.float32)
+  mask[10:20, 12:20] = 0
+  filled = evaluation.BASELINES[name](image, mask)
+  known = mask[..., 0] > 0
+  np.testing.assert_allclose(filled[known], image[known], atol=1 / 255)
+  hole = ~known
+  assert np.abs(filled[hole] - image[hole]).mean() < 0.05

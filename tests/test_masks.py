@@ -183,3 +183,18 @@ def test_mix_draws_every_kind_by_its_weight_and_evaluates_in_turn():
   np.testing.assert_array_equal(got[1], evaluate(masks.index_rng(0, 1), 1))
   with pytest.raises(ValueError, match="mask mix"):
     masks.MaskConfig(kind="mix", mix=(0.0, 0.0, 0.0))
+
+
+def test_zero_one_and_coloured_masks_mark_their_holes():
+  zero_one = np.zeros((4, 4), np.uint8)
+  zero_one[1:3, 1:3] = 1
+  np.testing.assert_array_equal(
+      masks.mask_from_image(Image.fromarray(zero_one)), zero_one > 0)
+  red = np.zeros((4, 4, 3), np.uint8)
+  red[0, :, 0] = 255  # a pure red stroke: luminance 76, below 127
+  got = masks.mask_from_image(Image.fromarray(red))
+  np.testing.assert_array_equal(got, red[..., 0] > 0)
+  # A soft white edge is still binarised at the threshold.
+  soft = np.array([[0, 100, 200, 255]], np.uint8)
+  np.testing.assert_array_equal(masks.mask_from_image(Image.fromarray(soft)),
+                                [[False, False, True, True]])

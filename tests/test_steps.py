@@ -181,7 +181,7 @@ def test_ema_follows_the_generator_by_its_decay():
   # The warm-up by hand: after step t, min(0.9, (1 + t) / (10 + t)).
   assert np.isclose(float(steps.ema_decay_at(1, 0.9)), 2 / 11)
   assert np.isclose(float(steps.ema_decay_at(1000, 0.9)), 0.9)
-  for phase in ("generator", "discriminator", "joint", "generator"):
+  for phase in ("joint", "discriminator", "joint"):
     prev = host(state)
     state, _ = fns[phase](state, batch)
     now = host(state)

@@ -74,6 +74,7 @@ def run_subprocess(code_or_args, **kwargs):
                         timeout=300, **kwargs)
 
 
+@pytest.mark.slow
 def test_uninterrupted_and_killed_then_resumed_runs_log_the_same_losses(tmp_path):
   config = tiny_config.get_config()
   straight = str(tmp_path / "straight")
@@ -137,6 +138,7 @@ def test_checkpoint_round_trip_and_restore_onto_two_devices(tmp_path):
   mngr.close()
 
 
+@pytest.mark.slow
 def test_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint(
     tmp_path, monkeypatch):
   config = tiny_config.get_config()
@@ -186,12 +188,17 @@ def test_parse_config_names_the_section():
     training.parse_config(config)
 
 
+@pytest.mark.slow
 def test_resuming_with_another_architecture_is_refused(tmp_path):
   config = tiny_config.get_config()
   config.train.phase_steps = (2, 0, 0)
   training.train(config, str(tmp_path), devices=ONE_DEVICE, progress=False)
   config.model.width = 0.25
   with pytest.raises(ValueError, match="of another model: config.model"):
+    training.train(config, str(tmp_path), devices=ONE_DEVICE, progress=False)
+  config.model.width = 0.125
+  config.optim.ema_decay = 0.99  # the state would hold a 'g_ema' it lacks
+  with pytest.raises(ValueError, match="without a moving average"):
     training.train(config, str(tmp_path), devices=ONE_DEVICE, progress=False)
 
 
