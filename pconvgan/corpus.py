@@ -78,8 +78,12 @@ def _lomiri(release: str, names: Sequence[str], held: Sequence[str]) -> list[Pho
                 held_out=n in held) for n in names]
 
 
-_SKIMAGE = ("scikit-image", "skimage", "scikit-image's data/README.txt and "
-            "skimage.data docstrings")
+def _skimage(name: str, licence: str, holder: str, held_out: bool = False
+             ) -> Photo:
+  """A photograph of scikit-image's data/ (licences: skimage.data docstrings)."""
+  return Photo("scikit-image", f"data/{name}", module="skimage",
+               licence=licence, copyright=holder, held_out=held_out)
+
 # Kept: photographs. Dropped after looking at every image of these packages:
 # lomiri's Infinite-Sea, Painting-Colors, Fossa and default backgrounds
 # (digital art), every ukui-wallpapers and gnome-backgrounds 43 image
@@ -100,24 +104,15 @@ PHOTOS: tuple[Photo, ...] = tuple(
               "picosdeeuropa_by_Aitzol_Berasategi"))
     + _lomiri("20.04", ("Kleiber_by_Lukas_Baubkus",), held=())
     + [
-        Photo("scikit-image", "data/astronaut.png", module="skimage",
-              licence="public domain", copyright="NASA"),
-        Photo("scikit-image", "data/chelsea.png", module="skimage",
-              licence="CC0-1.0", copyright="Stefan van der Walt"),
-        Photo("scikit-image", "data/coffee.png", module="skimage",
-              licence="CC0-1.0", copyright="Rachel Michetti", held_out=True),
-        Photo("scikit-image", "data/rocket.jpg", module="skimage",
-              licence="public domain", copyright="SpaceX"),
-        Photo("scikit-image", "data/hubble_deep_field.jpg", module="skimage",
-              licence="public domain", copyright="NASA / HubbleSite"),
-        Photo("scikit-image", "data/camera.png", module="skimage",
-              licence="CC0-1.0", copyright="Lav Varshney"),
-        Photo("scikit-image", "data/brick.png", module="skimage",
-              licence="CC0-1.0", copyright="CC0Textures"),
-        Photo("scikit-image", "data/grass.png", module="skimage",
-              licence="CC0-1.0", copyright="linolafett"),
-        Photo("scikit-image", "data/gravel.png", module="skimage",
-              licence="CC0-1.0", copyright="CC0Textures"),
+        _skimage("astronaut.png", "public domain", "NASA"),
+        _skimage("chelsea.png", "CC0-1.0", "Stefan van der Walt"),
+        _skimage("coffee.png", "CC0-1.0", "Rachel Michetti", held_out=True),
+        _skimage("rocket.jpg", "public domain", "SpaceX"),
+        _skimage("hubble_deep_field.jpg", "public domain", "NASA / HubbleSite"),
+        _skimage("camera.png", "CC0-1.0", "Lav Varshney"),
+        _skimage("brick.png", "CC0-1.0", "CC0Textures"),
+        _skimage("grass.png", "CC0-1.0", "linolafett"),
+        _skimage("gravel.png", "CC0-1.0", "CC0Textures"),
         Photo("scikit-learn", "datasets/images/china.jpg", module="sklearn",
               licence="CC-BY-2.0", copyright="danielbuechele (Flickr)",
               held_out=True),
@@ -155,10 +150,12 @@ def deb_members(deb_path: str) -> dict[str, bytes]:
   return members
 
 
-def deb_files(deb_path: str, wanted: Iterable[str]) -> dict[str, bytes]:
-  """Files of a .deb's data archive (paths without the leading './')."""
+def deb_files(deb_path: str, wanted: Iterable[str], members: dict | None = None
+              ) -> dict[str, bytes]:
+  """Files of a .deb's data archive (paths without the leading './');
+  ``members``: its ``deb_members``, if already read."""
   wanted = set(wanted)
-  members = deb_members(deb_path)
+  members = members or deb_members(deb_path)
   data_name = next((n for n in members if n.startswith("data.tar")), None)
   if data_name is None:
     raise ValueError(f"{deb_path} has no data.tar member")
@@ -174,9 +171,9 @@ def deb_files(deb_path: str, wanted: Iterable[str]) -> dict[str, bytes]:
   return found
 
 
-def deb_version(deb_path: str) -> str:
+def deb_version(deb_path: str, members: dict | None = None) -> str:
   """The Version field of a .deb's control file."""
-  members = deb_members(deb_path)
+  members = members or deb_members(deb_path)
   control_name = next(n for n in members if n.startswith("control.tar"))
   with tarfile.open(fileobj=io.BytesIO(members[control_name])) as tar:
     for info in tar:
@@ -325,9 +322,10 @@ def build(out: str, photos: Sequence[Photo] = PHOTOS, *, debs: str = "",
   for package, deb in deb_paths.items():
     mine = [p for p in deb_photos if p.package == package]
     copyright_path = f"usr/share/doc/{package}/copyright"
-    files = deb_files(deb, [p.path for p in mine] + [copyright_path])
+    members = deb_members(deb)
+    files = deb_files(deb, [p.path for p in mine] + [copyright_path], members)
     text = files[copyright_path].decode("utf-8", "replace")
-    version = deb_version(deb)
+    version = deb_version(deb, members)
     for p in mine:
       originals[p.name] = files[p.path]
       lic, holder = licence_of(text, p.path)

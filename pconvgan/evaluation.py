@@ -8,14 +8,12 @@ the composites, overall and per hole-ratio bucket (Liu et al.'s six).
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import Callable, Sequence
 
 import jax
 import numpy as np
 from tqdm import tqdm
 
-from pconvgan import checkpoint
 from pconvgan import generator
 from pconvgan import lpips
 from pconvgan import masks as masks_lib
@@ -79,15 +77,7 @@ def load_models(paths: Sequence[str | None]) -> list[Model]:
   or by workdir and step."""
   models = []
   for path in paths:
-    variables, g_config, run_config, name = weights.load_any(path)
-    if path is None or weights.is_weights_file(path):
-      workdir = os.path.dirname(os.path.abspath(path or weights.PRETRAINED))
-      step = int(run_config.get("step", 0))
-      run_config = {}  # its training folders are not here: eval needs --data
-    else:
-      directory, step = checkpoint.resolve(path)
-      workdir = os.path.dirname(directory) if os.path.basename(
-          directory) == "checkpoints" else directory
+    variables, g_config, run_config, name, step, workdir = weights.load_any(path)
     models.append(Model(name, variables, g_config, step, run_config, workdir))
   names = [m.name for m in models]
   for i, m in enumerate(models):

@@ -152,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     jobs = pairs(args.image, args.mask, args.out)
     for image_path, mask_path, _ in jobs:
       check_pair(image_path, mask_path)
-    variables, g_config, _, name = weights.load_any(args.ckpt)
+    variables, g_config, _, name, _, _ = weights.load_any(args.ckpt)
     for image_path, mask_path, out_path in jobs:
       image, hole = read_pair(image_path, mask_path, args.threshold)
       result = fill(variables, image, hole, config=g_config,

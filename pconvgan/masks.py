@@ -164,7 +164,6 @@ def freeform_mask(rng: np.random.Generator, height: int, width: int,
   goal = min(high_n, max(low_n + 1, math.ceil(target * total)))
   hole = np.zeros((height, width), bool)
   covered = 0
-  yy, xx = np.mgrid[:height, :width]
   for _ in range(10_000):
     for attempt in range(4):
       canvas = Image.new("L", (width, height), 0)
@@ -176,6 +175,7 @@ def freeform_mask(rng: np.random.Generator, height: int, width: int,
         break
     if covered + n_new > high_n:  # keep the stroke's part nearest its start
       need = goal - covered
+      yy, xx = np.ogrid[:height, :width]
       dist = np.where(new, (yy - start[1]) ** 2 + (xx - start[0]) ** 2, np.inf)
       keep = np.argsort(dist, axis=None)[:need]
       new = np.zeros(total, bool)

@@ -116,21 +116,25 @@ def is_weights_file(path: str) -> bool:
   return os.path.isfile(path) and path.endswith(".msgpack")
 
 
-def load_any(path: str | None) -> tuple[dict, generator.GeneratorConfig, dict, str]:
-  """(variables, config, run config or meta, name) of a weights file, a
-  train.py checkpoint, or (``None``) the shipped model."""
+def load_any(path: str | None) -> tuple[dict, generator.GeneratorConfig, dict,
+                                       str, int, str]:
+  """(variables, config, run config, name, step, folder) of a weights file,
+  a train.py checkpoint or (``None``) the shipped model. A weights file's
+  run config is empty: its training folders need not exist here."""
   from pconvgan import checkpoint  # pylint: disable=import-outside-toplevel
-  if path is None:
-    variables, config, meta = load(PRETRAINED)
-    return variables, config, meta, "pretrained"
-  if is_weights_file(path):
-    variables, config, meta = load(path)
-    return variables, config, meta, os.path.splitext(os.path.basename(path))[0]
+  if path is None or is_weights_file(path):
+    file = PRETRAINED if path is None else path
+    variables, config, meta = load(file)
+    name = "pretrained" if path is None else os.path.splitext(
+        os.path.basename(file))[0]
+    return (variables, config, {}, name, int(meta.get("step", 0)),
+            os.path.dirname(os.path.abspath(file)))
   variables, config, run_config, step = checkpoint.load_generator(path)
   directory, _ = checkpoint.resolve(path)
   workdir = (os.path.dirname(directory)
              if os.path.basename(directory) == "checkpoints" else directory)
-  return variables, config, run_config, f"{os.path.basename(workdir)}@{step}"
+  return (variables, config, run_config, f"{os.path.basename(workdir)}@{step}",
+          step, workdir)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
