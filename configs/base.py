@@ -78,6 +78,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.optim.d_b1 = 0.9  # discriminators' Adam beta 1
   config.optim.d_b2 = 0.999  # discriminators' Adam beta 2
   config.optim.ema_decay = 0.0  # moving average of G's weights (0 = none)
+  config.optim.g_decay_start = 0  # step where G's learning rate starts to fall
+  config.optim.g_decay_steps = 0  # length of its half-cosine fall (0 = constant)
+  config.optim.g_final_lr_fraction = 0.1  # G's learning rate after the fall
 
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 16  # global batch over all devices

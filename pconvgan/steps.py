@@ -40,6 +40,10 @@ class OptimConfig:
     variables (parameters and batch statistics) in the state as 'g_ema',
     updated after every generator step (decay warmed up, see
     ``ema_decay_at``); 0 = none (the paper).
+  g_decay_start, g_decay_steps, g_final_lr_fraction: the generator's
+    learning rate falls on a half cosine from g_learning_rate at step
+    g_decay_start to g_final_lr_fraction of it g_decay_steps later, and
+    stays there; g_decay_steps = 0 keeps it constant (the paper).
   """
   g_learning_rate: float = 1e-3
   g_b1: float = 0.9
@@ -48,8 +52,17 @@ class OptimConfig:
   d_b1: float = 0.9
   d_b2: float = 0.999
   ema_decay: float = 0.0
+  g_decay_start: int = 0
+  g_decay_steps: int = 0
+  g_final_lr_fraction: float = 0.1
 
   def __post_init__(self):
+    if self.g_decay_start < 0 or self.g_decay_steps < 0:
+      raise ValueError(f"optim.g_decay_start and optim.g_decay_steps must be "
+                       f">= 0, got {self.g_decay_start}, {self.g_decay_steps}")
+    if not 0 < self.g_final_lr_fraction <= 1:
+      raise ValueError(f"optim.g_final_lr_fraction must be in (0, 1], got "
+                       f"{self.g_final_lr_fraction}")
     if not 0 <= self.ema_decay < 1:
       raise ValueError(f"optim.ema_decay must be in [0, 1), got {self.ema_decay}")
     for name in ("g_learning_rate", "d_learning_rate"):
@@ -79,6 +92,23 @@ def make_optimizers(config) -> tuple[optax.GradientTransformation,
   cfg = checks.as_config(OptimConfig, config)
   return (optax.adam(cfg.g_learning_rate, cfg.g_b1, cfg.g_b2),
           optax.adam(cfg.d_learning_rate, cfg.d_b1, cfg.d_b2))
+
+
+def g_lr_factor(step, config) -> jax.Array:
+  """The generator's learning rate at ``step`` as a fraction of
+  optim.g_learning_rate (see OptimConfig's g_decay_* fields)."""
+  cfg = checks.as_config(OptimConfig, config)
+  if cfg.g_decay_steps == 0:
+    return jnp.ones((), jnp.float32)
+  t = (jnp.asarray(step, jnp.float32) - cfg.g_decay_start) / cfg.g_decay_steps
+  cosine = 0.5 * (1.0 + jnp.cos(jnp.pi * jnp.clip(t, 0.0, 1.0)))
+  return cfg.g_final_lr_fraction + (1.0 - cfg.g_final_lr_fraction) * cosine
+
+
+def _scaled(updates, factor):
+  """``updates`` times ``factor`` (the learning-rate schedule; applied in
+  the step so that the optimiser states keep the structure of plain Adam)."""
+  return jax.tree.map(lambda u: (u * factor).astype(u.dtype), updates)
 
 
 def init_state(key: jax.Array, image_size: int, g_config, d_config,
@@ -142,7 +172,8 @@ def _discriminator_update(state, image, fake, d_tx):
 
 
 def generator_step(state: dict, batch: dict, *, g_tx, g_config, loss_config,
-                   ema_decay: float = 0.0) -> tuple[dict, dict]:
+                   ema_decay: float = 0.0, optim_config=None
+                   ) -> tuple[dict, dict]:
   """Phase 1: the generator on L_MSE. Discriminators untouched."""
   image, mask = batch["image"], batch["mask"]
 
@@ -157,6 +188,7 @@ def generator_step(state: dict, batch: dict, *, g_tx, g_config, loss_config,
   (_, (stats, terms)), grads = jax.value_and_grad(
       loss_fn, has_aux=True)(state["g"]["params"])
   updates, g_opt = g_tx.update(grads, state["g_opt"], state["g"]["params"])
+  updates = _scaled(updates, g_lr_factor(state["step"], optim_config))
   new = dict(state, step=state["step"] + 1, g_opt=g_opt,
              g={"params": optax.apply_updates(state["g"]["params"], updates),
                 "batch_stats": stats})
@@ -175,7 +207,7 @@ def discriminator_step(state: dict, batch: dict, *, d_tx, g_config
 
 
 def joint_step(state: dict, batch: dict, *, g_tx, d_tx, g_config, loss_config,
-               ema_decay: float = 0.0) -> tuple[dict, dict]:
+               ema_decay: float = 0.0, optim_config=None) -> tuple[dict, dict]:
   """Phase 3: a D step, then a G step on L_G against the updated D.
 
   The generator runs forward once: its parameters do not change in the D
@@ -201,6 +233,7 @@ def joint_step(state: dict, batch: dict, *, g_tx, d_tx, g_config, loss_config,
   (g_loss, terms), out_grad = jax.value_and_grad(g_loss_fn, has_aux=True)(out)
   (grads,) = pull_back(out_grad)
   updates, g_opt = g_tx.update(grads, state["g_opt"], g_params)
+  updates = _scaled(updates, g_lr_factor(state["step"], optim_config))
   new = dict(state, step=state["step"] + 1, d=d, d_opt=d_opt, g_opt=g_opt,
              g={"params": optax.apply_updates(g_params, updates),
                 "batch_stats": stats})
@@ -220,7 +253,8 @@ def shardings(mesh: Mesh) -> tuple[NamedSharding, NamedSharding]:
 
 
 def make_steps(mesh: Mesh, g_tx, d_tx, g_config, loss_config,
-               ema_decay: float = 0.0) -> dict[str, Callable]:
+               ema_decay: float = 0.0, optim_config=None
+               ) -> dict[str, Callable]:
   """Phase name -> jitted ``step(state, batch) -> (state, metrics)``.
 
   The state is replicated over the mesh and donated; the batch is sharded
@@ -232,16 +266,19 @@ def make_steps(mesh: Mesh, g_tx, d_tx, g_config, loss_config,
   """
   g_config = checks.as_config(generator.GeneratorConfig, g_config)
   loss_config = checks.as_config(LossConfig, loss_config)
+  optim_config = checks.as_config(OptimConfig, optim_config)
   replicated, batch = shardings(mesh)
   fns = {
       "generator": functools.partial(generator_step, g_tx=g_tx,
                                      g_config=g_config, loss_config=loss_config,
-                                     ema_decay=ema_decay),
+                                     ema_decay=ema_decay,
+                                     optim_config=optim_config),
       "discriminator": functools.partial(discriminator_step, d_tx=d_tx,
                                          g_config=g_config),
       "joint": functools.partial(joint_step, g_tx=g_tx, d_tx=d_tx,
                                  g_config=g_config, loss_config=loss_config,
-                                 ema_decay=ema_decay),
+                                 ema_decay=ema_decay,
+                                 optim_config=optim_config),
   }
   return {name: jax.jit(_with_cpu_training_forms(fn),
                         in_shardings=(replicated, batch),

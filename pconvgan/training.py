@@ -154,7 +154,7 @@ def train(config: Any, workdir: str, *, devices=None, progress: bool = True
                            ema=run.optim.ema_decay > 0)
   state = jax.device_put(state, replicated)
   step_fns = steps.make_steps(mesh, g_tx, d_tx, run.model, run.loss,
-                              run.optim.ema_decay)
+                              run.optim.ema_decay, run.optim)
   infer = jax.jit(lambda g, x, m: generator.apply_generator(g, x, m,
                                                             config=run.model))
 

@@ -192,3 +192,36 @@ def test_ema_follows_the_generator_by_its_decay():
                                    jax.tree.leaves(now["g_ema"])):
       want = d * e_old + (1 - d) * g_new if phase != "discriminator" else e_old
       np.testing.assert_allclose(e_new, want, rtol=1e-5, atol=1e-7)
+
+
+def test_learning_rate_decay_by_hand():
+  """The half cosine, by hand: 1 up to the start, the mean of 1 and the
+  final fraction half-way, the final fraction after the fall."""
+  cfg = {"g_decay_start": 100, "g_decay_steps": 50, "g_final_lr_fraction": 0.2}
+  for step, want in ((0, 1.0), (100, 1.0), (125, 0.6), (150, 0.2), (10**6, 0.2),
+                     (100 + 50 / 3, 0.2 + 0.8 * 0.75)):
+    assert np.isclose(float(steps.g_lr_factor(step, cfg)), want), step
+  assert float(steps.g_lr_factor(10**6, None)) == 1.0  # constant by default
+  with pytest.raises(ValueError, match="g_final_lr_fraction"):
+    steps.OptimConfig(g_final_lr_fraction=0.0)
+
+
+@pytest.mark.parametrize("phase", ["generator", "joint"])
+def test_decayed_step_moves_the_generator_by_the_fraction(phase):
+  """Past the fall, a G update is the constant-rate update times the final
+  fraction (SGD: the update is linear in the rate); D is untouched by it."""
+  g_tx, d_tx, state, batch = setup(sgd=True)
+  state = dict(state, step=jnp.asarray(10, jnp.int32))
+  mesh = steps.make_mesh(jax.devices()[:1])
+  before = host(state)
+  plain = steps.make_steps(mesh, g_tx, d_tx, G_CFG, LOSS)
+  decayed = steps.make_steps(mesh, g_tx, d_tx, G_CFG, LOSS, optim_config={
+      "g_decay_start": 0, "g_decay_steps": 5, "g_final_lr_fraction": 0.25})
+  a, _ = plain[phase](jax.tree.map(jnp.copy, state), batch)
+  b, _ = decayed[phase](jax.tree.map(jnp.copy, state), batch)
+  a, b = host(a), host(b)
+  for p0, pa, pb in zip(jax.tree.leaves(before["g"]["params"]),
+                        jax.tree.leaves(a["g"]["params"]),
+                        jax.tree.leaves(b["g"]["params"])):
+    np.testing.assert_allclose(pb - p0, 0.25 * (pa - p0), rtol=1e-4, atol=1e-7)
+  assert same(a["d"], b["d"])
