@@ -19,7 +19,14 @@ from jax import lax
 from pconvgan import cpu_training
 
 def same_padding(size: int, kernel_size: int, stride: int) -> tuple[int, int]:
-  """(low, high) padding giving ceil(size / stride) outputs, window centred."""
+  """(low, high) padding giving ceil(size / stride) outputs, window centred.
+
+  A symbolic ``size`` (jax.export, ONNX export) is taken to be a multiple of
+  ``stride``, as the generator's sizes are; the padding then does not depend
+  on it.
+  """
+  if not isinstance(size, (int, np.integer)):
+    size = stride * kernel_size  # any multiple of stride gives the same padding
   out = -(-size // stride)
   total = max((out - 1) * stride + kernel_size - size, 0)
   low = min((kernel_size - 1) // 2, total)

@@ -7,6 +7,10 @@ discriminators on L_D with the generator fixed; phase 3 (joint) a D step and
 then a G step on the same batch. The discriminators judge the composite
 (known pixels of the real image, generated pixels in the holes) against the
 real image, as in Iizuka et al.
+
+The state is a plain dict rather than Flax's ``TrainState``, which holds one
+optimiser and one apply function: here two networks each have their own
+optax state, and the moving average and batch statistics travel beside them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""Prints the architecture tables with parameter counts: ``python -m pconvgan.summary``."""
+"""Prints the architecture tables with parameter counts: ``python -m pconvgan.summary``.
+
+The rows are the paper's layers (Table 1 and 2) with their strides, filters
+and output shapes. ``flax.linen.tabulate`` cannot give them: the layers are
+pure functions, so a Flax module over them (pconvgan.linen) is one row.
+"""
 
 from __future__ import annotations
 

@@ -10,17 +10,15 @@ without Orbax, the training state or the training code::
 
 Write one from any train.py checkpoint::
 
-    python -m pconvgan.weights --ckpt ~/runs/photos --out generator.msgpack
+    python -m pconvgan.export --ckpt ~/runs/photos --out generator.msgpack
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
-import sys
-from typing import Any, Sequence
+from typing import Any
 
 import jax
 import numpy as np
@@ -135,33 +133,3 @@ def load_any(path: str | None) -> tuple[dict, generator.GeneratorConfig, dict,
              if os.path.basename(directory) == "checkpoints" else directory)
   return (variables, config, run_config, f"{os.path.basename(workdir)}@{step}",
           step, workdir)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-  parser = argparse.ArgumentParser(
-      description="Write a train.py checkpoint's generator as a weights file.")
-  parser.add_argument("--ckpt", required=True,
-                      help="a train.py workdir, its checkpoints/ or a step folder")
-  parser.add_argument("--out", required=True, help="the .msgpack file to write")
-  parser.add_argument("--float16", action="store_true",
-                      help="store the weights as float16 (half the size)")
-  args = parser.parse_args(argv)
-  if not args.out.endswith(".msgpack"):
-    parser.error(f"--out must end in .msgpack, got {args.out}")
-  from pconvgan import checkpoint  # pylint: disable=import-outside-toplevel
-  try:
-    variables, config, run_config, step = checkpoint.load_generator(args.ckpt)
-  except (ValueError, FileNotFoundError) as e:
-    print(f"pconvgan.weights: error: {e}", file=sys.stderr)
-    return 1
-  meta = {"checkpoint": os.path.abspath(args.ckpt), "step": step,
-          "ema": run_config.get("optim", {}).get("ema_decay", 0) > 0,
-          "run_config": run_config}
-  save(args.out, variables, config, meta,
-       dtype=np.float16 if args.float16 else np.float32)
-  print(f"wrote {args.out} ({os.path.getsize(args.out) / 1e6:.1f} MB, step {step})")
-  return 0
-
-
-if __name__ == "__main__":
-  sys.exit(main())

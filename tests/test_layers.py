@@ -261,3 +261,14 @@ def test_batch_norm_train_and_inference(cpu_forms):
           + params["bias"])
   np.testing.assert_allclose(np.asarray(y), want, rtol=1e-4, atol=1e-4)
   assert same is new
+
+
+def test_same_padding_of_a_symbolic_size_is_that_of_its_multiples():
+  """Exported programs trace with symbolic sizes (multiples of 32): their
+  padding must be the one every such size gets."""
+  from jax import export  # pylint: disable=import-outside-toplevel
+  (h,) = export.symbolic_shape("h")
+  for kernel, stride in ((7, 2), (5, 2), (3, 2), (3, 1), (1, 1), (4, 2)):
+    want = {layers.same_padding(n, kernel, stride) for n in (32, 64, 96, 160)}
+    assert len(want) == 1
+    assert layers.same_padding(32 * h, kernel, stride) == want.pop()

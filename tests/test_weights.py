@@ -1,4 +1,4 @@
-"""Weights files: round trip, float16, refusal of foreign files, the export CLI."""
+"""Weights files: round trip, float16, refusal of foreign files, the shipped model."""
 
 import os
 import subprocess
@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import pconvgan
-from pconvgan import checkpoint
 from pconvgan import weights
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -53,20 +52,6 @@ def test_foreign_and_mismatched_files_are_refused(tmp_path):
   other = data.replace(b'"width": 0.125', b'"width": 1.000')
   with pytest.raises(ValueError, match="shape"):
     weights.from_bytes(other, "relabelled")
-
-
-@pytest.mark.slow
-def test_export_cli_writes_the_checkpoints_generator(tiny_checkpoint, tmp_path):
-  out = str(tmp_path / "tiny.msgpack")
-  result = subprocess.run(
-      [sys.executable, "-m", "pconvgan.weights", "--ckpt", tiny_checkpoint,
-       "--out", out], cwd=ROOT, capture_output=True, text=True, timeout=300)
-  assert result.returncode == 0, result.stderr[-2000:]
-  loaded, config, meta = weights.load(out)
-  want, want_config, _, step = checkpoint.load_generator(tiny_checkpoint)
-  assert config == want_config and meta["step"] == step
-  for a, b in zip(jax.tree.leaves(want), jax.tree.leaves(loaded)):
-    np.testing.assert_array_equal(a, b)
 
 
 def test_shipped_model_beats_the_mean_colour_on_a_bundled_photo():

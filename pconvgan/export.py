@@ -1,0 +1,169 @@
+"""A generator as a file other code can run: weights, a JAX program, ONNX.
+
+    python -m pconvgan.export --out generator.msgpack        # weights
+    python -m pconvgan.export --out inpaint.jaxexport        # jax.export program
+    python -m pconvgan.export --ckpt RUN --out inpaint.onnx  # ONNX model
+
+The kind follows the suffix of ``--out``; ``--ckpt`` is a train.py workdir,
+step folder or weights file (default: the shipped model).
+
+The two programs compute ``inpaint``: (image (B, H, W, 3) float32 in [0, 1],
+mask (B, H, W, 1), 1 = known, binarised at 0.5) -> the composite (known
+pixels exact, the generator's output in the holes), with the weights inside
+and B, H, W symbolic (H and W multiples of 32). A ``.jaxexport`` file runs
+with JAX alone, without pconvgan::
+
+    from jax import export
+    program = export.deserialize(open("inpaint.jaxexport", "rb").read())
+    filled = program.call(image, mask)
+
+An ``.onnx`` file runs in onnxruntime (inputs 'image' and 'mask').
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Any, Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import export as jax_export
+
+from pconvgan import checks
+from pconvgan import generator
+from pconvgan import weights
+
+PROGRAM_SUFFIXES = (".msgpack", ".jaxexport", ".onnx")
+
+
+def inpaint_function(variables: dict, config: Any = None
+                     ) -> Callable[[jax.Array, jax.Array], jax.Array]:
+  """``(image, mask) -> composite`` with ``variables`` closed over: the
+  function that the programs hold (no shape checks, so that it traces with
+  symbolic sizes; float32 inputs)."""
+  cfg = checks.as_config(generator.GeneratorConfig, config)
+  variables = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), variables)
+
+  def inpaint(image, mask):
+    known = (mask > 0.5).astype(jnp.float32)
+    output = generator._generator_forward(variables, image, known, False, cfg)  # pylint: disable=protected-access
+    return known * image + (1.0 - known) * output
+  return inpaint
+
+
+def _symbolic_inputs():
+  b, h, w = jax_export.symbolic_shape("b, h, w")
+  return (jax.ShapeDtypeStruct((b, 32 * h, 32 * w, 3), jnp.float32),
+          jax.ShapeDtypeStruct((b, 32 * h, 32 * w, 1), jnp.float32))
+
+
+def export_program(variables: dict, config: Any = None,
+                   platforms: Sequence[str] = ("cpu", "cuda")
+                   ) -> jax_export.Exported:
+  """``inpaint_function`` as a ``jax.export.Exported`` for ``platforms``,
+  batch, height and width symbolic."""
+  fn = jax.jit(inpaint_function(variables, config))
+  return jax_export.export(fn, platforms=tuple(platforms))(*_symbolic_inputs())
+
+
+def load_program(path: str) -> Callable[[jax.Array, jax.Array], jax.Array]:
+  """A ``.jaxexport`` file as ``(image, mask) -> composite``."""
+  with open(path, "rb") as f:
+    exported = jax_export.deserialize(bytearray(f.read()))
+  return exported.call
+
+
+def export_onnx(variables: dict, config: Any = None):
+  """``inpaint_function`` as an ``onnx.ModelProto`` (needs jax2onnx, see
+  requirements-onnx.txt), batch, height and width symbolic."""
+  # jax2onnx logs a traceback for each example plugin whose library
+  # (equinox, dm-pix) is absent, and onnx_ir a warning per shape constant.
+  quiet = [logging.getLogger(n) for n in ("jax2onnx", "onnx_ir")]
+  levels = [log.level for log in quiet]
+  for log in quiet:
+    log.setLevel(logging.ERROR)
+  try:
+    try:
+      from jax2onnx import to_onnx  # pylint: disable=import-outside-toplevel
+    except ImportError as e:
+      raise RuntimeError(
+          f"ONNX export needs jax2onnx and onnx ({e}); install them with "
+          "'pip install -r requirements-onnx.txt' and "
+          "'pip install --no-deps jax2onnx'") from None
+    return to_onnx(inpaint_function(variables, config),
+                   list(_symbolic_inputs()), input_names=["image", "mask"],
+                   output_names=["filled"])
+  finally:
+    for log, level in zip(quiet, levels):
+      log.setLevel(level)
+
+
+def write(path: str, variables: dict, config: Any = None,
+          meta: dict | None = None, *, float16: bool = False) -> None:
+  """Writes ``variables`` as the kind that ``path``'s suffix names."""
+  if path.endswith(".msgpack"):
+    weights.save(path, variables, config, meta,
+                 dtype=np.float16 if float16 else np.float32)
+  elif path.endswith(".jaxexport"):
+    data = export_program(variables, config).serialize()
+    _atomic_write(path, bytes(data))
+  elif path.endswith(".onnx"):
+    _atomic_write(path, export_onnx(variables, config).SerializeToString())
+  else:
+    raise ValueError(f"the output must end in one of {PROGRAM_SUFFIXES}, "
+                     f"got {path}")
+
+
+def _atomic_write(path: str, data: bytes) -> None:
+  tmp = f"{path}.tmp"
+  with open(tmp, "wb") as f:
+    f.write(data)
+  os.replace(tmp, path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+  parser = argparse.ArgumentParser(
+      prog="python -m pconvgan.export",
+      description="Write a generator as weights (.msgpack), a jax.export "
+      "program (.jaxexport) or an ONNX model (.onnx).")
+  parser.add_argument("--ckpt", default=None,
+                      help="a train.py workdir, step folder or .msgpack file "
+                      "(default: the shipped model)")
+  parser.add_argument("--out", required=True,
+                      help="the file to write; its suffix picks the kind: "
+                      + ", ".join(PROGRAM_SUFFIXES))
+  parser.add_argument("--float16", action="store_true",
+                      help="weights files only: store float16 (half the size)")
+  args = parser.parse_args(argv)
+  if not args.out.endswith(PROGRAM_SUFFIXES):
+    parser.error(f"--out must end in one of {', '.join(PROGRAM_SUFFIXES)}, "
+                 f"got {args.out}")
+  if args.float16 and not args.out.endswith(".msgpack"):
+    parser.error("--float16 applies to .msgpack weights files only")
+  try:
+    variables, config, run_config, name, step, _ = weights.load_any(args.ckpt)
+  except (ValueError, FileNotFoundError, OSError) as e:
+    print(f"pconvgan.export: error: {e}", file=sys.stderr)
+    return 1
+  if args.ckpt is None or weights.is_weights_file(args.ckpt):
+    meta = weights.load(args.ckpt or weights.PRETRAINED)[2]  # kept as it was
+  else:
+    meta = {"checkpoint": os.path.abspath(args.ckpt), "step": step,
+            "ema": run_config.get("optim", {}).get("ema_decay", 0) > 0,
+            "run_config": run_config}
+  try:
+    write(args.out, variables, config, meta, float16=args.float16)
+  except RuntimeError as e:
+    print(f"pconvgan.export: error: {e}", file=sys.stderr)
+    return 1
+  print(f"wrote {args.out} ({os.path.getsize(args.out) / 1e6:.1f} MB, "
+        f"{name})")
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,124 @@
+"""python -m pconvgan.export: weights files, jax.export programs run by JAX
+alone in a fresh process, and ONNX models run by onnxruntime, each against
+the library's own inpaint."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import numpy as np
+import pytest
+
+import pconvgan
+from pconvgan import checkpoint
+from pconvgan import export
+from pconvgan import weights
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CFG = pconvgan.GeneratorConfig(width=0.125)
+
+
+def inputs(batch, height, width, seed=0):
+  rng = np.random.default_rng(seed)
+  image = rng.random((batch, height, width, 3), dtype=np.float32)
+  mask = np.ones((batch, height, width, 1), np.float32)
+  mask[:, height // 4: height // 2, width // 8: width // 2] = 0
+  mask[0, -8:, -12:] = 0.2  # soft values binarise at 0.5
+  return image, mask
+
+
+@pytest.fixture(scope="module")
+def variables():
+  # Non-trivial batch statistics, as a trained model has.
+  v = pconvgan.init(jax.random.key(0), CFG)
+  return jax.tree.map(lambda x: x + 0.1, v)
+
+
+@pytest.mark.slow
+def test_program_runs_with_jax_alone_at_any_size(variables, tmp_path):
+  path = str(tmp_path / "inpaint.jaxexport")
+  export.write(path, variables, CFG)
+  sizes = [(2, 64, 96), (1, 32, 32), (3, 128, 64)]
+  np.savez(tmp_path / "in.npz", **{f"{k}_{i}": a for i, s in enumerate(sizes)
+                                   for k, a in zip("im", inputs(*s, seed=i))})
+  script = textwrap.dedent(f"""
+      import sys, numpy as np
+      from jax import export
+      program = export.deserialize(open({path!r}, "rb").read())
+      data = np.load({str(tmp_path / 'in.npz')!r})
+      out = {{f"o_{{i}}": np.asarray(program.call(data[f"i_{{i}}"], data[f"m_{{i}}"]))
+              for i in range({len(sizes)})}}
+      np.savez({str(tmp_path / 'out.npz')!r}, **out)
+      assert not any(m.startswith("pconvgan") for m in sys.modules), "pconvgan imported"
+      try:
+        program.call(np.zeros((1, 40, 40, 3), np.float32), np.ones((1, 40, 40, 1), np.float32))
+      except Exception as e:
+        print("refused", type(e).__name__)
+      """)
+  result = subprocess.run([sys.executable, "-c", script], cwd=str(tmp_path),
+                          capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "refused" in result.stdout  # 40 is not a multiple of 32
+  out = np.load(tmp_path / "out.npz")
+  for i, size in enumerate(sizes):
+    image, mask = inputs(*size, seed=i)
+    want = pconvgan.inpaint(variables, image, mask, config=CFG)
+    np.testing.assert_allclose(out[f"o_{i}"], want, atol=2e-6)
+    known = mask > 0.5
+    np.testing.assert_array_equal(np.broadcast_to(known, image.shape) * out[f"o_{i}"],
+                                  np.broadcast_to(known, image.shape) * image)
+
+
+def test_onnx_model_matches_the_library_at_any_size(variables, tmp_path):
+  pytest.importorskip("jax2onnx")
+  ort = pytest.importorskip("onnxruntime")
+  path = str(tmp_path / "inpaint.onnx")
+  export.write(path, variables, CFG)
+  session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+  assert [i.name for i in session.get_inputs()] == ["image", "mask"]
+  for i, size in enumerate([(2, 64, 96), (1, 32, 32)]):
+    image, mask = inputs(*size, seed=i)
+    (got,) = session.run(None, {"image": image, "mask": mask})
+    want = pconvgan.inpaint(variables, image, mask, config=CFG)
+    np.testing.assert_allclose(got, want, atol=2e-6)
+
+
+def test_weights_file_to_float16_keeps_its_meta(tmp_path, capsys):
+  src, out = str(tmp_path / "g.msgpack"), str(tmp_path / "h.msgpack")
+  variables = pconvgan.init(jax.random.key(0), CFG)
+  weights.save(src, variables, CFG, {"step": 12, "data": "mine"})
+  assert export.main(["--ckpt", src, "--out", out, "--float16"]) == 0
+  assert "wrote" in capsys.readouterr().out
+  loaded, config, meta = weights.load(out)
+  assert config == CFG and meta == {"step": 12, "data": "mine"}
+  assert os.path.getsize(out) < 0.6 * os.path.getsize(src)
+
+
+def test_bad_arguments_get_one_line(tmp_path, capsys):
+  with pytest.raises(SystemExit):
+    export.main(["--out", str(tmp_path / "x.pt")])
+  assert "--out must end in one of .msgpack" in capsys.readouterr().err
+  with pytest.raises(SystemExit):
+    export.main(["--out", str(tmp_path / "x.onnx"), "--float16"])
+  assert "--float16 applies to .msgpack" in capsys.readouterr().err
+  assert export.main(["--ckpt", str(tmp_path / "none"),
+                      "--out", str(tmp_path / "x.msgpack")]) == 1
+  err = capsys.readouterr().err
+  assert err.startswith("pconvgan.export: error:") and "none" in err
+  assert not os.path.exists(tmp_path / "x.msgpack")
+
+
+@pytest.mark.slow
+def test_cli_writes_the_checkpoints_generator(tiny_checkpoint, tmp_path):
+  out = str(tmp_path / "tiny.msgpack")
+  result = subprocess.run(
+      [sys.executable, "-m", "pconvgan.export", "--ckpt", tiny_checkpoint,
+       "--out", out], cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-2000:]
+  loaded, config, meta = weights.load(out)
+  want, want_config, _, step = checkpoint.load_generator(tiny_checkpoint)
+  assert config == want_config and meta["step"] == step
+  for a, b in zip(jax.tree.leaves(want), jax.tree.leaves(loaded)):
+    np.testing.assert_array_equal(a, b)
