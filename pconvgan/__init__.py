@@ -5,6 +5,8 @@
     variables = pconvgan.init(jax.random.key(0))       # a fresh generator
     output = pconvgan.apply(variables, image, mask)     # (B, H, W, 3) in [0, 1]
     filled = pconvgan.inpaint(variables, image, mask)   # known pixels exact
+    photo = pconvgan.inpaint_image(variables, photo, hole, config=config)
+                          # (H, W, 3) of any size, hole (H, W) bool of any size
     d_params = pconvgan.init_discriminator(key, (128, 128))
     logits = pconvgan.apply_discriminator(d_params, images)
 
@@ -21,6 +23,7 @@ from pconvgan.generator import apply_generator
 from pconvgan.generator import count_params
 from pconvgan.generator import init_generator
 from pconvgan.generator import inpaint
+from pconvgan.regions import inpaint_image
 from pconvgan.weights import pretrained
 
 init = init_generator
@@ -31,5 +34,5 @@ __version__ = "0.1.0"
 __all__ = [
     "DiscriminatorConfig", "GeneratorConfig", "apply", "apply_discriminator",
     "apply_generator", "count_params", "init", "init_discriminator",
-    "init_generator", "inpaint", "pretrained",
+    "init_generator", "inpaint", "inpaint_image", "pretrained",
 ]

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 
 from pconvgan import checks
 from pconvgan import cpu_training
@@ -200,3 +201,31 @@ def inpaint(variables: dict, image: jax.Array, mask: jax.Array, *,
 def count_params(tree: Any) -> int:
   """Number of scalars in a pytree of arrays."""
   return sum(int(x.size) for x in jax.tree_util.tree_leaves(tree))
+
+
+def reached(mask: jax.Array) -> jax.Array:
+  """Where the generator's output depends on at least one known pixel.
+
+  mask: (B, H, W, 1) or (H, W, 1), 1 = known. Returns a mask of the same
+  shape: 1 where the partial convolutions' mask updates (Liu et al.: a window
+  with any known pixel is known afterwards; padding counts as hole) reach the
+  output, 0 where the output is the constant sigmoid(0) = 0.5 because no
+  known pixel is within the U-Net's reach.
+  """
+  m, unbatched = checks.as_batch(jnp.asarray(mask))
+  m = (m > 0.5).astype(jnp.float32)
+
+  def window_any(x, k, stride):
+    pads = [(0, 0)] + [layers.same_padding(n, k, stride) for n in x.shape[1:3]]
+    return lax.reduce_window(x, 0.0, lax.max, (1, k, k, 1),
+                             (1, stride, stride, 1), pads + [(0, 0)])
+
+  skips = [m]
+  for k, _ in ENCODER:
+    m = window_any(m, k, 2)
+    skips.append(m)
+  skips.pop()
+  for _ in DECODER:
+    m = jnp.maximum(layers.upsample_nearest(m), skips.pop())
+    m = window_any(m, 3, 1)
+  return m[0] if unbatched else m

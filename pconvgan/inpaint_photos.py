@@ -8,9 +8,11 @@ train.py workdir, checkpoints folder or step folder, or a .msgpack weights
 file.
 
 Masks: white / non-zero = hole (soft edges and alpha-channel masks are
-binarised at --threshold), the same size as the image. Any image size works:
-the image is reflect-padded to a multiple of 32 and cropped back; with
---max-side, larger images are run downscaled and the fill upscaled. Known
+binarised at --threshold), the same size as the image. Any image size and
+any hole size work: each hole region is filled from a crop around it, at full
+resolution where the model reaches across the hole and coarse to fine where
+it does not (pconvgan.regions); with --max-side, larger images are run
+downscaled and the fill upscaled. Known
 pixels are returned unchanged (write PNG to keep them exact); an empty mask
 returns the input. In folder mode each image is paired with the mask of the
 same file stem.
@@ -26,27 +28,17 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from pconvgan import checks
 from pconvgan import data
-from pconvgan import generator
 from pconvgan import masks
+from pconvgan import regions
 from pconvgan import weights
-
-
-def pad_to_multiple(array: np.ndarray, multiple: int = checks.MULTIPLE
-                    ) -> np.ndarray:
-  """Reflect-pads (H, W, C) at the bottom and right to multiples of ``multiple``."""
-  h, w = array.shape[:2]
-  ph, pw = -h % multiple, -w % multiple
-  if not ph and not pw:
-    return array
-  mode = "reflect" if h > 1 and w > 1 else "edge"
-  return np.pad(array, ((0, ph), (0, pw), (0, 0)), mode=mode)
 
 
 def fill(variables: dict, image: np.ndarray, hole: np.ndarray, *,
          config=None, max_side: int = 0) -> np.ndarray:
-  """Inpaints one image of any size.
+  """Inpaints one image of any size with holes of any size
+  (``regions.inpaint_image``); with ``max_side``, a larger image is filled
+  downscaled and the fill upscaled.
 
   image: float (H, W, 3) in [0, 1]; hole: bool (H, W), True = hole. Returns
   float32 (H, W, 3) whose known pixels are ``image``'s, exactly.
@@ -58,25 +50,18 @@ def fill(variables: dict, image: np.ndarray, hole: np.ndarray, *,
   if not hole.any():
     return image
   h, w = hole.shape
-  work, work_hole = image, hole
   scale = max_side / max(h, w) if max_side and max(h, w) > max_side else 1.0
-  if scale < 1.0:
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    work = np.asarray(Image.fromarray(np.uint8(np.round(image * 255))).resize(
-        size, Image.BICUBIC), np.float32) / 255.0
-    work_hole = np.asarray(Image.fromarray(hole.astype(np.uint8) * 255).resize(
-        size, Image.NEAREST)) > 0
-    # Keep every original hole pixel a hole after the round trip.
-    work_hole |= np.asarray(Image.fromarray(hole.astype(np.uint8) * 255).resize(
-        size, Image.BOX)) > 0
-  known = (~work_hole)[..., None].astype(np.float32)
-  padded = pad_to_multiple(np.concatenate([work, known], -1))
-  out = np.asarray(generator.apply_generator(
-      variables, padded[..., :3], padded[..., 3:], config=config))
-  out = out[:work.shape[0], :work.shape[1]]
-  if scale < 1.0:
-    out = np.asarray(Image.fromarray(np.uint8(np.round(out * 255))).resize(
-        (w, h), Image.BICUBIC), np.float32) / 255.0
+  if scale == 1.0:
+    return regions.inpaint_image(variables, image, hole, config=config)
+  size = (max(1, round(w * scale)), max(1, round(h * scale)))
+  work = np.asarray(Image.fromarray(np.uint8(np.round(image * 255))).resize(
+      size, Image.BICUBIC), np.float32) / 255.0
+  # Every original hole pixel stays a hole after the round trip.
+  work_hole = np.asarray(Image.fromarray(hole.astype(np.uint8) * 255).resize(
+      size, Image.BOX)) > 0
+  out = regions.inpaint_image(variables, work, work_hole, config=config)
+  out = np.asarray(Image.fromarray(np.uint8(np.round(out * 255))).resize(
+      (w, h), Image.BICUBIC), np.float32) / 255.0
   return np.where(hole[..., None], out, image)
 
 

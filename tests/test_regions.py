@@ -1,0 +1,109 @@
+"""Any hole, any size: generator.reached against the network itself, and
+pconvgan.inpaint_image's fills (no unreached pixel, known pixels exact,
+small holes at full resolution, coarse-to-fine scales)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import pconvgan
+from pconvgan import generator
+from pconvgan import regions
+
+CFG = pconvgan.GeneratorConfig(width=0.125)
+
+
+@pytest.fixture(scope="module")
+def variables():
+  # Random weights: every reached output pixel differs from sigmoid(0) = 0.5,
+  # every unreached one is exactly 0.5 (the output layer's bias is masked).
+  v = pconvgan.init(jax.random.key(0), CFG)
+  out_bias = v["params"]["out"]["conv"]["bias"]
+  v["params"]["out"]["conv"]["bias"] = out_bias + 0.3
+  return v
+
+
+def photo(height, width, seed=0):
+  """A smooth random image (no flat 0.5 anywhere)."""
+  rng = np.random.default_rng(seed)
+  y, x = np.mgrid[0:height, 0:width] / max(height, width)
+  channels = [0.5 + 0.3 * np.sin(rng.uniform(2, 9) * x + rng.uniform(2, 9) * y
+                                 + rng.uniform(0, 6)) for _ in range(3)]
+  return np.stack(channels, -1).astype(np.float32) + 0.01
+
+
+def flat_grey(out, hole):
+  return int((np.all(out == 0.5, axis=-1) & hole).sum())
+
+
+@pytest.mark.parametrize("hole_box", [(48, 208, 48, 208), (0, 100, 0, 100),
+                                      (100, 140, 10, 250)])
+def test_reached_is_where_the_network_sees_a_known_pixel(variables, hole_box):
+  r0, r1, c0, c1 = hole_box
+  mask = np.ones((1, 256, 256, 1), np.float32)
+  mask[:, r0:r1, c0:c1] = 0
+  image = photo(256, 256)[None]
+  out = np.asarray(pconvgan.apply(variables, image, mask, config=CFG))[0]
+  reach = np.asarray(generator.reached(jnp.asarray(mask)))[0, ..., 0]
+  assert set(np.unique(reach)) <= {0.0, 1.0}
+  unreached = reach == 0
+  assert np.all(out[unreached] == 0.5)
+  assert np.mean(np.any(out[~unreached] != 0.5, axis=-1)) > 0.999
+  if hole_box == (48, 208, 48, 208):
+    assert unreached.sum() > 0  # a 160 px hole is beyond one pass's reach
+
+
+def test_region_scales_by_hand():
+  assert regions.region_scales(10) == [1.0]
+  assert regions.region_scales(24) == [1.0]
+  assert regions.region_scales(48) == [0.5, 1.0]
+  assert regions.region_scales(96) == [0.25, 0.5, 1.0]
+  assert regions.region_scales(30) == [0.8, 1.0]
+
+
+@pytest.mark.parametrize("refine", [True, False])
+def test_no_hole_pixel_is_left_unreached(variables, refine):
+  image = photo(384, 512)
+  hole = np.zeros((384, 512), bool)
+  hole[60:330, 120:420] = True      # 270 x 300: far beyond one pass's reach
+  hole[:90, :90] = True             # a corner
+  hole[370:, 500:] = True           # another corner, small
+  mask = (~hole)[..., None].astype(np.float32)
+  plain = np.asarray(pconvgan.inpaint(variables, image[None], mask[None],
+                                      config=CFG))[0]
+  assert flat_grey(plain, hole) > 1000  # what one pass leaves
+  out = regions.inpaint_image(variables, image, hole, config=CFG, refine=refine)
+  assert out.shape == image.shape and out.dtype == np.float32
+  assert flat_grey(out, hole) == 0
+  np.testing.assert_array_equal(out[~hole], image[~hole])
+  assert np.all((out >= 0) & (out <= 1))
+
+
+def test_a_small_hole_is_filled_at_full_resolution(variables):
+  """The same hole with the same surroundings fills the same in a small and
+  a large image: the fill does not depend on the photograph's size."""
+  small = photo(256, 256, seed=3)
+  large = np.tile(small, (4, 4, 1))  # 1024 x 1024, the small image in its top-left
+  large[:256, :256] = small
+  hole_small = np.zeros((256, 256), bool)
+  hole_small[110:140, 100:150] = True
+  hole_large = np.zeros((1024, 1024), bool)
+  hole_large[:256, :256] = hole_small
+  a = regions.inpaint_image(variables, small, hole_small, config=CFG)
+  b = regions.inpaint_image(variables, large, hole_large, config=CFG)
+  np.testing.assert_allclose(a[hole_small], b[:256, :256][hole_small], atol=1e-5)
+
+
+def test_bad_input_is_refused_with_a_clear_error(variables):
+  image = photo(64, 64)
+  with pytest.raises(ValueError, match="mask size 32x64 differs"):
+    regions.inpaint_image(variables, image, np.zeros((64, 32), bool), config=CFG)
+  with pytest.raises(ValueError, match="all hole"):
+    regions.inpaint_image(variables, image, np.ones((64, 64), bool), config=CFG)
+  with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
+    regions.inpaint_image(variables, image[..., :2], np.zeros((64, 64), bool),
+                          config=CFG)
+  same = regions.inpaint_image(variables, image, np.zeros((64, 64), bool),
+                               config=CFG)
+  np.testing.assert_array_equal(same, image)
