@@ -109,9 +109,14 @@ def g_lr_factor(step, config) -> jax.Array:
   return cfg.g_final_lr_fraction + (1.0 - cfg.g_final_lr_fraction) * cosine
 
 
-def _scaled(updates, factor):
-  """``updates`` times ``factor`` (the learning-rate schedule; applied in
-  the step so that the optimiser states keep the structure of plain Adam)."""
+def _scheduled(updates, step, optim_config):
+  """``updates`` times the learning-rate schedule's factor at ``step``
+  (applied here so that the optimiser states keep plain Adam's structure);
+  untouched, with no extra work, when the rate is constant."""
+  cfg = checks.as_config(OptimConfig, optim_config)
+  if cfg.g_decay_steps == 0:
+    return updates
+  factor = g_lr_factor(step, cfg)
   return jax.tree.map(lambda u: (u * factor).astype(u.dtype), updates)
 
 
@@ -192,7 +197,7 @@ def generator_step(state: dict, batch: dict, *, g_tx, g_config, loss_config,
   (_, (stats, terms)), grads = jax.value_and_grad(
       loss_fn, has_aux=True)(state["g"]["params"])
   updates, g_opt = g_tx.update(grads, state["g_opt"], state["g"]["params"])
-  updates = _scaled(updates, g_lr_factor(state["step"], optim_config))
+  updates = _scheduled(updates, state["step"], optim_config)
   new = dict(state, step=state["step"] + 1, g_opt=g_opt,
              g={"params": optax.apply_updates(state["g"]["params"], updates),
                 "batch_stats": stats})
@@ -237,7 +242,7 @@ def joint_step(state: dict, batch: dict, *, g_tx, d_tx, g_config, loss_config,
   (g_loss, terms), out_grad = jax.value_and_grad(g_loss_fn, has_aux=True)(out)
   (grads,) = pull_back(out_grad)
   updates, g_opt = g_tx.update(grads, state["g_opt"], g_params)
-  updates = _scaled(updates, g_lr_factor(state["step"], optim_config))
+  updates = _scheduled(updates, state["step"], optim_config)
   new = dict(state, step=state["step"] + 1, d=d, d_opt=d_opt, g_opt=g_opt,
              g={"params": optax.apply_updates(g_params, updates),
                 "batch_stats": stats})
