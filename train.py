@@ -13,8 +13,11 @@ from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
+from pconvgan import checkpoint
 from pconvgan import distributed
+from pconvgan import stopping
 from pconvgan import training
+from pconvgan import workdir as workdir_lib
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Path to a config file, e.g. configs/base.py.",
@@ -28,7 +31,9 @@ flags.mark_flags_as_required(["config"])
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO
+  # Orbax logs every save at INFO, and a failed write as many ERROR
+  # tracebacks from its threads; train.py reports failures in one line.
+  logging.set_verbosity(logging.FATAL)
   distributed.initialize_if_requested()
   config = _CONFIG.value
   workdir = _WORKDIR.value or os.path.join(
@@ -36,9 +41,16 @@ def main(argv):
   try:
     training.parse_config(config)  # refuse a bad config before any work
     result = training.train(config, workdir)
-  except (ValueError, FileNotFoundError, training.NonFiniteLossError) as e:
-    print(f"train.py: error: {e}", file=sys.stderr)
-    sys.exit(1)
+  except stopping.Stopped as e:
+    message, code = f"train.py: {e}", 128 + e.signum
+  except (ValueError, FileNotFoundError, training.NonFiniteLossError,
+          workdir_lib.WorkdirBusyError, checkpoint.CheckpointWriteError) as e:
+    message, code = f"train.py: error: {e}", 1
+  else:
+    message, code = None, 0
+  if code:  # exits outside the except block: the error's frames are freed
+    print(message, file=sys.stderr)
+    sys.exit(code)
   print(f"done: step {result.get('step')} in {workdir} "
         f"(metrics.jsonl, samples/, checkpoints/)")
 

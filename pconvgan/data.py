@@ -22,6 +22,7 @@ from PIL import Image
 
 from pconvgan import checks
 from pconvgan import masks as masks_lib
+from pconvgan import stopping
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 SOURCES = ("demo", "folder", "places365", "paths")
@@ -287,6 +288,11 @@ class LoadExample(grain.transforms.RandomMap):
     self.sample_mask = masks_lib.mask_sampler(mask_config, image_size,
                                               image_size, train=train)
 
+  def __setstate__(self, state):
+    # Unpickled in a grain worker process: Ctrl-C is the trainer's to handle.
+    self.__dict__.update(state)
+    stopping.ignore_interrupts_in_worker()
+
   def _load(self, index: int) -> tuple[Image.Image, int]:
     n = len(self.paths)
     for step in range(n):
@@ -360,6 +366,15 @@ def make_loader(paths: Sequence[str], *, batch_size: int, image_size: int = 128,
   ]
   return grain.DataLoader(data_source=_IndexSource(paths), sampler=sampler,
                           operations=operations, worker_count=workers)
+
+
+def close_iterator(iterator) -> None:
+  """Stops a loader iterator's worker processes and frees their shared memory
+  now rather than at garbage collection (grain's DataLoaderIterator has no
+  close of its own; the dataset iterator inside it has)."""
+  close = getattr(getattr(iterator, "_iterator", iterator), "close", None)
+  if close is not None:
+    close()
 
 
 def loaders_from_config(data_config, mask_config, batch_size: int,

@@ -51,8 +51,14 @@ def read_metrics(path: str) -> list[dict]:
   """The records of a metrics.jsonl file (empty if it does not exist)."""
   if not os.path.exists(path):
     return []
+  records = []
   with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
+    for line in f:
+      try:
+        records.append(json.loads(line))
+      except ValueError:  # a line cut short by a kill mid-write
+        continue
+  return records
 
 
 def _plain(value):
@@ -77,14 +83,23 @@ class MetricsLog:
   def __init__(self, workdir: str, start: int = 0, tensorboard: bool = True):
     self.path = os.path.join(workdir, "metrics.jsonl")
     os.makedirs(workdir, exist_ok=True)
-    kept = [r for r in read_metrics(self.path) if r.get("step", 0) <= start]
-    with open(self.path, "w") as f:
-      f.writelines(json.dumps(r) + "\n" for r in kept)
+    self.kept = [r for r in read_metrics(self.path) if r.get("step", 0) <= start]
+    # Rewritten atomically: a kill at this moment leaves the old file whole.
+    tmp = self.path + ".tmp"
+    with open(tmp, "w") as f:
+      f.writelines(json.dumps(r) + "\n" for r in self.kept)
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(tmp, self.path)
     self._writer = None
     if tensorboard:
       from tensorboardX import SummaryWriter  # pylint: disable=import-outside-toplevel
       self._writer = SummaryWriter(os.path.join(workdir, "tensorboard"),
                                    purge_step=start + 1 if start else None)
+
+  def last(self, key: str, default=None):
+    """``key`` of the latest kept record that has it (else ``default``)."""
+    return next((r[key] for r in reversed(self.kept) if key in r), default)
 
   def write(self, step: int, record: Mapping) -> None:
     record = {"step": int(step), **{k: _plain(v) for k, v in record.items()}}

@@ -25,6 +25,8 @@ from pconvgan import generator
 from pconvgan import masks
 from pconvgan import reporting
 from pconvgan import steps
+from pconvgan import stopping
+from pconvgan import workdir as workdir_lib
 
 # Config sections that must match a checkpoint's for it to be resumed.
 ARCHITECTURE = ("model", "discriminator")
@@ -105,19 +107,66 @@ class NonFiniteLossError(RuntimeError):
 
 
 def _check_resumable(saved: dict, current: dict, directory: str) -> None:
+  """Refuses a checkpoint of another model (IncompatibleCheckpointError)."""
   ema = [cfg.get("optim", {}).get("ema_decay", 0) > 0 for cfg in (saved, current)]
   if ema[0] != ema[1]:
-    raise ValueError(
+    raise checkpoint.IncompatibleCheckpointError(
         f"the checkpoints in {directory} were trained "
         f"{'with' if ema[0] else 'without'} a moving average of the generator "
         f"(optim.ema_decay), the config asks {'for' if ema[1] else 'for none'}; "
         f"use another --workdir or the same setting")
+  sizes = [cfg.get("data", {}).get("image_size") for cfg in (saved, current)]
+  if sizes[0] != sizes[1]:
+    raise checkpoint.IncompatibleCheckpointError(
+        f"the checkpoints in {directory} are of data.image_size {sizes[0]}, "
+        f"the config asks for {sizes[1]} (the global discriminator's shape "
+        f"depends on it); use another --workdir or the same size")
   for name in ARCHITECTURE:
     if saved.get(name) != current.get(name):
-      raise ValueError(
+      raise checkpoint.IncompatibleCheckpointError(
           f"the checkpoints in {directory} are of another model: config.{name} "
           f"was {saved.get(name)}, is now {current.get(name)}; use another "
           f"--workdir or the same config")
+
+
+def changed_data_fields(saved: dict, current: dict) -> list[str]:
+  """The config.data fields that differ from a checkpoint's ('field: old ->
+  new'); any of them makes the saved data iterator state meaningless."""
+  old, new = saved.get("data", {}), current.get("data", {})
+  return [f"{k}: {old.get(k)!r} -> {new.get(k)!r}"
+          for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+
+
+def _resume(mngr, directory: str, config_json: dict, abstract_state: Any,
+            data_iter: Any) -> tuple[int | None, Any]:
+  """(step, state) of the newest intact checkpoint (``(None, None)`` if there
+  is none). Damaged newer ones are named and set aside; after a change of
+  config.data the data order starts afresh, with one line saying so."""
+  if not mngr.all_steps():
+    return None, None
+  changed = []
+
+  def attempt(step):
+    saved = checkpoint.saved_config(mngr, step)
+    _check_resumable(saved, config_json, directory)
+    changed[:] = changed_data_fields(saved, config_json)
+    return checkpoint.restore(mngr, step, abstract_state,
+                              None if changed else data_iter)
+
+  step, state, damaged = checkpoint.newest_intact(directory, mngr.all_steps(),
+                                                  attempt)
+  if damaged and jax.process_index() == 0:
+    for s in damaged:
+      print(f"pconvgan: moved damaged checkpoint {s} to "
+            f"{checkpoint.set_aside(directory, s)}", file=sys.stderr)
+  if damaged:
+    mngr.reload()
+  if changed:
+    print(f"pconvgan: config.data changed since checkpoint {step} "
+          f"({'; '.join(changed)}): the model and optimisers resume, the "
+          "data order starts afresh", file=sys.stderr)
+  print(f"resumed from {directory}/{step}", file=sys.stderr)
+  return step, state
 
 
 def _device_batch(batch: dict, sharding) -> dict:
@@ -131,11 +180,60 @@ def _metrics_text(metrics: dict, images_per_s: float | None = None) -> str:
   return text + (f" img/s={images_per_s:.1f}" if images_per_s else "")
 
 
+class _Progress:
+  """The progress bar, the smoothed images/s and the metrics records."""
+
+  def __init__(self, log, t: TrainConfig, step: int, total: int,
+               boundaries: set, enabled: bool):
+    self.log, self.t, self.boundaries = log, t, boundaries
+    self.bar = tqdm(total=total, initial=step, unit="step", disable=not enabled,
+                    dynamic_ncols=True, file=sys.stderr, mininterval=1.0)
+    self.record, self.seen = {}, 0
+    self.tick = self.last = time.perf_counter()
+    self.rate = None
+
+  def update(self, done: int, phase: str, metrics: dict, skipped: int) -> None:
+    self.seen += self.t.batch_size
+    now = time.perf_counter()
+    current = self.t.batch_size / max(now - self.last, 1e-9)
+    self.rate = current if self.rate is None else 0.9 * self.rate + 0.1 * current
+    self.last = now
+    self.bar.set_description(phase, refresh=False)
+    self.bar.set_postfix_str(_metrics_text(metrics, self.rate), refresh=False)
+    self.bar.update(1)
+    if done % self.t.log_every == 0 or done in self.boundaries:
+      self.record = dict(metrics, phase=phase,
+                         images_per_s=self.seen / (now - self.tick),
+                         skipped_images=skipped)
+      self.log.write(done, self.record)
+      self.seen, self.tick = 0, now
+
+
 def train(config: Any, workdir: str, *, devices=None, progress: bool = True
           ) -> dict:
-  """Runs (or resumes) training; returns the last metrics record."""
+  """Runs (or resumes) training; returns the last metrics record.
+
+  Holds the workdir's lock for the whole run (WorkdirBusyError if another
+  live run holds it). SIGINT / SIGTERM stop it after a checkpoint of the
+  current step (raising stopping.Stopped).
+  """
   run = parse_config(config)
-  config_json = checkpoint.config_to_json(config)
+  path = workdir_lib.prepare(workdir)
+  name = workdir_lib.lock_name(jax.process_index(), jax.process_count())
+  with workdir_lib.lock(path, name), stopping.on_signals() as stop:
+    record = _train(run, checkpoint.config_to_json(config), workdir, devices,
+                    progress, stop)
+  saved = record.pop("saved_step")
+  if stop and record["step"] < sum(run.train.phase_steps):
+    # Raised here, not in the loop, so that its traceback holds none of the
+    # loop's frames (their batches live in the loader's shared memory).
+    raise stopping.Stopped(stop.signal, saved, f"{workdir}/checkpoints/{saved}"
+                           if saved else "nothing (no step had run)")
+  return record
+
+
+def _train(run: RunConfig, config_json: dict, workdir: str, devices,
+           progress: bool, stop: stopping.StopRequest) -> dict:
   t = run.train
   mesh = steps.make_mesh(devices)
   n_devices = mesh.devices.size
@@ -144,8 +242,21 @@ def train(config: Any, workdir: str, *, devices=None, progress: bool = True
                      f"{n_devices} devices")
   train_loader, test_loader = data.loaders_from_config(
       run.data, run.mask, t.batch_size, eval_batch_size=t.sample_count)
-  sample = next(iter(test_loader))
+  test_iter = iter(test_loader)
+  sample = next(test_iter)
+  data.close_iterator(test_iter)
   data_iter = iter(train_loader)
+  try:
+    return _loop(run, config_json, workdir, progress, stop, mesh, data_iter,
+                 sample)
+  finally:
+    data.close_iterator(data_iter)
+
+
+def _loop(run: RunConfig, config_json: dict, workdir: str, progress: bool,
+          stop: stopping.StopRequest, mesh, data_iter, sample) -> dict:
+  """Resumes from the newest intact checkpoint and runs the phases."""
+  t = run.train
 
   g_tx, d_tx = steps.make_optimizers(run.optim)
   replicated, batch_sharding = steps.shardings(mesh)
@@ -158,23 +269,20 @@ def train(config: Any, workdir: str, *, devices=None, progress: bool = True
   infer = jax.jit(lambda g, x, m: generator.apply_generator(g, x, m,
                                                             config=run.model))
 
-  mngr = checkpoint.manager(f"{workdir}/checkpoints", t.keep_checkpoints)
-  start = mngr.latest_step()
-  if start is not None:
-    _check_resumable(checkpoint.saved_config(mngr, start), config_json,
-                     f"{workdir}/checkpoints")
-    state = checkpoint.restore(mngr, start,
-                               checkpoint.abstract_like(state, replicated),
-                               data_iter)
-    print(f"resumed from {workdir}/checkpoints/{start}", file=sys.stderr)
+  directory = f"{workdir}/checkpoints"
+  mngr = checkpoint.manager(directory, t.keep_checkpoints)
+  start, restored = _resume(mngr, directory, config_json,
+                            checkpoint.abstract_like(state, replicated),
+                            data_iter)
+  if restored is not None:
+    state = restored
   step = int(start or 0)
   total = sum(t.phase_steps)
   boundaries = {t.phase_steps[0], t.phase_steps[0] + t.phase_steps[1], total}
   log = reporting.MetricsLog(workdir, start=step)
-  bar = tqdm(total=total, initial=step, unit="step", disable=not progress,
-             dynamic_ncols=True, file=sys.stderr, mininterval=1.0)
-  record, skipped, seen, tick = {}, 0, 0, time.perf_counter()
-  last, rate = tick, None  # images/s, smoothed over recent steps
+  # The count of unreadable images goes on across resumes.
+  skipped = int(log.last("skipped_images", 0))
+  bar = _Progress(log, t, step, total, boundaries, progress)
 
   def write_samples(step):
     out = infer(state.get("g_ema", state["g"]), sample["image"], sample["mask"])
@@ -185,34 +293,26 @@ def train(config: Any, workdir: str, *, devices=None, progress: bool = True
 
   def settle(done, phase, metrics):
     """Reads back step ``done``'s metrics: checks, progress bar, log."""
-    nonlocal record, seen, tick, last, rate
     metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
     bad = [k for k, v in metrics.items() if not np.isfinite(v)]
     if bad:
       raise NonFiniteLossError(
           f"non-finite {', '.join(bad)} at step {done} in phase "
           f"'{phase}' ({_metrics_text(metrics)}); stopped without saving it: "
-          f"the last good checkpoint is {mngr.latest_step()} in "
-          f"{workdir}/checkpoints")
-    seen += t.batch_size
-    now = time.perf_counter()
-    current = t.batch_size / max(now - last, 1e-9)
-    rate = current if rate is None else 0.9 * rate + 0.1 * current
-    last = now
-    bar.set_description(phase, refresh=False)
-    bar.set_postfix_str(_metrics_text(metrics, rate), refresh=False)
-    bar.update(1)
-    if done % t.log_every == 0 or done in boundaries:
-      record = dict(metrics, phase=phase, images_per_s=seen / (now - tick),
-                    skipped_images=skipped)
-      log.write(done, record)
-      seen, tick = 0, now
+          f"the last good checkpoint is {mngr.latest_step()} in {directory}")
+    bar.update(done, phase, metrics, skipped)
 
   pending = None  # (step, phase, metrics still on the device)
+  saved = step
   try:
-    while step < total:
+    while step < total and not stop:
       phase = steps.phase_of(step, t.phase_steps)
-      batch = next(data_iter)
+      try:
+        batch = next(data_iter)
+      except Exception:  # pylint: disable=broad-except
+        if stop:  # workers signalled with the trainer (a whole job killed)
+          break
+        raise
       skipped += int(batch["skipped"].sum())
       state, metrics = step_fns[phase](state, _device_batch(batch, batch_sharding))
       step += 1
@@ -232,12 +332,21 @@ def train(config: Any, workdir: str, *, devices=None, progress: bool = True
         write_samples(step)
       if checkpoint_now:
         checkpoint.save(mngr, step, state, data_iter, config_json)
-  finally:
-    bar.close()
-    mngr.wait_until_finished()
-    mngr.close()
+        saved = step
+    if stop and saved != step:
+      if pending:
+        settle(*pending)
+      checkpoint.save(mngr, step, state, data_iter, config_json)
+      saved = step
+  except BaseException:
+    bar.bar.close()
+    checkpoint.finish(mngr, check=False)
     log.close()
+    raise
+  bar.bar.close()
+  checkpoint.finish(mngr)
+  log.close()
   if skipped:
     print(f"skipped {skipped} unreadable images (named in the warnings above)",
           file=sys.stderr)
-  return dict(record, step=step)
+  return dict(bar.record, step=step, saved_step=saved)

@@ -40,3 +40,15 @@ def tiny_checkpoint(tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp("tiny_run"))
   training.train(config, workdir, devices=jax.devices()[:1], progress=False)
   return workdir
+
+
+@pytest.fixture(scope="session")
+def straight_run(tmp_path_factory):
+  """A train.py workdir of an uninterrupted tiny run (tiny_config: 8 steps,
+  checkpoints 5, 6 and 8 kept). Tests that change it work on a copy."""
+  import tiny_config  # pylint: disable=import-outside-toplevel
+  from pconvgan import training  # pylint: disable=import-outside-toplevel
+  workdir = str(tmp_path_factory.mktemp("straight_run"))
+  training.train(tiny_config.get_config(), workdir, devices=jax.devices()[:1],
+                 progress=False)
+  return workdir
