@@ -101,8 +101,10 @@ def main(argv):
   out = _OUT.value or (os.path.join(models[0].workdir, "eval") if _CKPT.value
                        else "eval")
   os.makedirs(out, exist_ok=True)
+  unreadable = results["unreadable"]
   description = (
-      f"{len(paths)} images at {data_cfg.image_size} px "
+      f"{len(paths) - unreadable} images at {data_cfg.image_size} px "
+      + (f"({unreadable} unreadable, left out) " if unreadable else "") +
       f"({_DATA.value or 'test split of ' + models[0].name}), "
       f"{mask_cfg['kind']} masks (seed {_MASK_SEED.value}). Grid columns: "
       f"masked input | {' | '.join(results['methods'])} | ground truth.")

@@ -2,9 +2,10 @@
 
 Each example is ``{'image': (H, W, 3) float32 in [0, 1], 'mask': (H, W, 1)
 float32 with 1 = known pixel, 'skipped': int32}``; ``skipped`` is 1 when the
-file at this example's index could not be read (it is then replaced by the
-next readable file, with one warning line naming it), so that the sum over
-batches counts unreadable files, also from worker processes.
+file at this example's index could not be read (one warning line names it):
+in training it is replaced by the next readable file, in evaluation by a
+black placeholder that the evaluation leaves out. Summed over batches, it
+counts unreadable files, also from worker processes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from absl import flags
 import grain
 import numpy as np
 from PIL import Image
+from PIL import ImageOps
 
 from pconvgan import checks
 from pconvgan import masks as masks_lib
@@ -200,15 +202,17 @@ def to_rgb(image: Image.Image) -> Image.Image:
 
 
 def load_image(path: str, min_side: int = 0) -> Image.Image:
-  """Decodes ``path`` to RGB. For JPEGs, decodes at a reduced scale that keeps
-  the shorter side >= ``min_side``. Raises OSError/ValueError if unreadable."""
+  """Decodes ``path`` to RGB, turned upright by its EXIF orientation. For
+  JPEGs, decodes at a reduced scale that keeps the shorter side >=
+  ``min_side`` (memory bounded by the size used). Raises OSError/ValueError
+  if unreadable."""
   with Image.open(path) as image:
     if min_side and image.format == "JPEG":
       w, h = image.size
-      scale = min(w, h) / min_side
+      scale = max(1.0, min(w, h) / min_side)
       image.draft("RGB", (max(1, int(w / scale)), max(1, int(h / scale))))
     image.load()
-    return to_rgb(image)
+    return to_rgb(ImageOps.exif_transpose(image))
 
 
 def crop_to_array(image: Image.Image, size: int,
@@ -216,20 +220,27 @@ def crop_to_array(image: Image.Image, size: int,
                   resize: int = 0) -> np.ndarray:
   """Resizes the shorter side to ``resize`` (default ``size``; up or down),
   then crops size x size: centred without ``rng``, at random with it. Returns
-  float32 (size, size, 3) in [0, 1]."""
+  float32 (size, size, 3) in [0, 1].
+
+  Only the crop's own region is resampled, so the cost is that of the crop,
+  whatever the image's shape (a 1 x 400000 strip costs no more than a photo).
+  """
   w, h = image.size
   short = max(resize, size)
   scale = short / min(w, h)
   new = (max(short, round(w * scale)), max(short, round(h * scale)))
-  if new != (w, h):
-    image = image.resize(new, Image.BICUBIC)
-  w, h = new
   if rng is None:
-    left, top = (w - size) // 2, (h - size) // 2
+    left, top = (new[0] - size) // 2, (new[1] - size) // 2
   else:
-    left, top = int(rng.integers(0, w - size + 1)), int(rng.integers(0, h - size + 1))
-  array = np.asarray(image.crop((left, top, left + size, top + size)), np.float32)
-  return array / 255.0
+    left = int(rng.integers(0, new[0] - size + 1))
+    top = int(rng.integers(0, new[1] - size + 1))
+  if new == (w, h):
+    crop = image.crop((left, top, left + size, top + size))
+  else:
+    sx, sy = w / new[0], h / new[1]
+    box = (left * sx, top * sy, (left + size) * sx, (top + size) * sy)
+    crop = image.resize((size, size), Image.BICUBIC, box=box)
+  return np.asarray(crop, np.float32) / 255.0
 
 
 _WARNED: set[str] = set()
@@ -293,8 +304,17 @@ class LoadExample(grain.transforms.RandomMap):
     self.__dict__.update(state)
     stopping.ignore_interrupts_in_worker()
 
-  def _load(self, index: int) -> tuple[Image.Image, int]:
+  def _load(self, index: int) -> tuple[Image.Image | None, int]:
+    """(image, 1 if unreadable): in training the next readable file stands
+    in for an unreadable one; in evaluation, ``None``."""
     n = len(self.paths)
+    if not self.train:
+      path = self.paths[index]
+      try:
+        return load_image(path, self.resize), 0
+      except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        _warn_unreadable(path, e)
+        return None, 1
     for step in range(n):
       path = self.paths[(index + step) % n]
       try:
@@ -320,7 +340,8 @@ class LoadExample(grain.transforms.RandomMap):
         array = np.ascontiguousarray(np.rot90(array, int(rng.integers(4))))
       mask = self.sample_mask(rng, index)
     else:
-      array = crop_to_array(image, self.size, None, self.resize)
+      array = (np.zeros((self.size, self.size, 3), np.float32) if image is None
+               else crop_to_array(image, self.size, None, self.resize))
       mask = self.sample_mask(masks_lib.index_rng(self.mask_seed, index), index)
     return {"image": array, "mask": mask.astype(np.float32),
             "skipped": np.int32(skipped)}

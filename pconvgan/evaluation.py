@@ -102,8 +102,9 @@ def evaluate(models: Sequence[Model], loader, *,
 
   ``baselines``: names from BASELINES (True: all, False: none). The grid
   shows examples 0, ``grid_stride``, 2 ``grid_stride``, ... (``grid_count``).
-  Returns {'overall': {method: summary}, 'buckets': {bucket: {method:
-  summary}}, 'grid': uint8 array, 'methods': [...]}.
+  Unreadable images are left out and counted. Returns {'overall': {method:
+  summary}, 'buckets': {bucket: {method: summary}}, 'grid': uint8 array,
+  'methods': [...], 'unreadable': count}.
   """
   fills: dict[str, Callable] = {}
   for m in models:
@@ -119,9 +120,13 @@ def evaluate(models: Sequence[Model], loader, *,
         [f(i, k) for i, k in zip(images, masks_)])
   overall = {name: metrics.Accumulator() for name in fills}
   buckets: dict[str, dict[str, metrics.Accumulator]] = {}
-  grid_rows, seen = [], 0
+  grid_rows, seen, unreadable = [], 0, 0
   for batch in tqdm(loader, desc="evaluating", unit="batch", disable=not progress):
-    images, masks_ = batch["image"], batch["mask"]
+    readable = np.asarray(batch["skipped"]) == 0
+    unreadable += int((~readable).sum())
+    if not readable.any():
+      continue
+    images, masks_ = batch["image"][readable], batch["mask"][readable]
     filled = {name: metrics.composite(fill(images, masks_), images, masks_)
               for name, fill in fills.items()}
     nan = np.full(len(images), np.nan)
@@ -139,7 +144,10 @@ def evaluate(models: Sequence[Model], loader, *,
         grid_rows.append([reporting.masked_input(images[i], masks_[i])]
                          + [filled[n][i] for n in fills] + [images[i]])
     seen += len(images)
-  return {"methods": list(fills),
+  if not seen:
+    raise ValueError(f"none of the {unreadable} test images could be read "
+                     "(each is named above)")
+  return {"methods": list(fills), "unreadable": unreadable,
           "overall": {n: a.summary() for n, a in overall.items()},
           "buckets": {b: {n: a.summary() for n, a in accs.items()}
                       for b, accs in sorted(buckets.items())},

@@ -7,15 +7,21 @@ Without --ckpt the model that ships with pconvgan is used; --ckpt takes a
 train.py workdir, checkpoints folder or step folder, or a .msgpack weights
 file.
 
-Masks: white / non-zero = hole (soft edges and alpha-channel masks are
-binarised at --threshold), the same size as the image. Any image size and
+Masks: white / non-zero = hole (the brightest channel above --threshold; a
+0/1 mask: every 1; with transparency: the opaque pixels), the same size as
+the photograph as displayed (its EXIF orientation applied). Any image size and
 any hole size work: each hole region is filled from a crop around it, at full
 resolution where the model reaches across the hole and coarse to fine where
 it does not (pconvgan.regions); with --max-side, larger images are run
 downscaled and the fill upscaled. Known
 pixels are returned unchanged (write PNG to keep them exact); an empty mask
-returns the input. In folder mode each image is paired with the mask of the
-same file stem.
+returns the input, with a warning. The alpha channel, colour profile, EXIF
+data, 16-bit greyscale and a JPEG's quality are kept (pconvgan.photo).
+
+In folder mode each image is paired with the mask of the same relative path
+(or, failing that, the same file name) without extension, and written to
+--out under its relative path as PNG. Outputs never overwrite an input or
+each other: such a command is refused before any work.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from PIL import Image
 
 from pconvgan import data
 from pconvgan import masks
+from pconvgan import photo
 from pconvgan import regions
 from pconvgan import weights
 
@@ -38,7 +45,8 @@ def fill(variables: dict, image: np.ndarray, hole: np.ndarray, *,
          config=None, max_side: int = 0) -> np.ndarray:
   """Inpaints one image of any size with holes of any size
   (``regions.inpaint_image``); with ``max_side``, a larger image is filled
-  downscaled and the fill upscaled.
+  downscaled and the fill upscaled (only hole pixels change, and memory
+  stays a few times the 8-bit image's).
 
   image: float (H, W, 3) in [0, 1]; hole: bool (H, W), True = hole. Returns
   float32 (H, W, 3) whose known pixels are ``image``'s, exactly.
@@ -54,68 +62,133 @@ def fill(variables: dict, image: np.ndarray, hole: np.ndarray, *,
   if scale == 1.0:
     return regions.inpaint_image(variables, image, hole, config=config)
   size = (max(1, round(w * scale)), max(1, round(h * scale)))
-  work = np.asarray(Image.fromarray(np.uint8(np.round(image * 255))).resize(
+  work = np.asarray(Image.fromarray(_to_uint8(image)).resize(
       size, Image.BICUBIC), np.float32) / 255.0
   # Every original hole pixel stays a hole after the round trip.
   work_hole = np.asarray(Image.fromarray(hole.astype(np.uint8) * 255).resize(
       size, Image.BOX)) > 0
   out = regions.inpaint_image(variables, work, work_hole, config=config)
-  out = np.asarray(Image.fromarray(np.uint8(np.round(out * 255))).resize(
-      (w, h), Image.BICUBIC), np.float32) / 255.0
-  return np.where(hole[..., None], out, image)
+  out = Image.fromarray(_to_uint8(out)).resize((w, h), Image.BICUBIC)
+  result = image.copy()
+  result[hole] = np.asarray(out)[hole].astype(np.float32) / 255.0
+  return result
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+  out = np.empty(image.shape, np.uint8)
+  for i in range(0, image.shape[0], 256):  # in bands: no full-size float temp
+    out[i:i + 256] = np.round(np.clip(image[i:i + 256], 0, 1) * 255)
+  return out
+
+
+def _open_error(what: str, path: str, error: Exception) -> Exception:
+  if isinstance(error, FileNotFoundError):
+    return FileNotFoundError(f"{what} not found: {path}")
+  return ValueError(f"cannot read {what} {path}: {error}")
 
 
 def check_pair(image_path: str, mask_path: str) -> None:
-  """Errors, naming the file, unless both files open and their sizes match
-  (reads headers only)."""
+  """Errors, naming the file, unless both files open and their sizes as
+  displayed match (reads headers only)."""
   sizes = []
   for what, path in (("image", image_path), ("mask", mask_path)):
     try:
-      with Image.open(path) as im:
-        sizes.append(im.size)
-    except FileNotFoundError:
-      raise FileNotFoundError(f"{what} not found: {path}") from None
+      sizes.append(photo.oriented_size(path))
     except (OSError, ValueError, SyntaxError) as e:
-      raise ValueError(f"cannot read {what} {path}: {e}") from None
+      raise _open_error(what, path, e) from None
   if sizes[0] != sizes[1]:
     raise ValueError(
         f"mask {mask_path} is {sizes[1][0]}x{sizes[1][1]} but image "
-        f"{image_path} is {sizes[0][0]}x{sizes[0][1]} (WxH); they must match")
+        f"{image_path} is {sizes[0][0]}x{sizes[0][1]} (WxH, as displayed); "
+        "they must match")
 
 
 def read_pair(image_path: str, mask_path: str, threshold: int
-              ) -> tuple[np.ndarray, np.ndarray]:
-  """(image float (H, W, 3), hole bool (H, W)); errors name the file."""
+              ) -> tuple[photo.Photo, np.ndarray]:
+  """(photograph, hole bool (H, W)); errors name the file."""
   try:
-    image = data.load_image(image_path)
-  except FileNotFoundError:
-    raise FileNotFoundError(f"image not found: {image_path}") from None
+    picture = photo.read(image_path)
   except (OSError, ValueError, SyntaxError) as e:
-    raise ValueError(f"cannot read image {image_path}: {e}") from None
-  hole = masks.load_mask_file(mask_path, threshold)
-  return np.asarray(image, np.float32) / 255.0, hole
+    raise _open_error("image", image_path, e) from None
+  return picture, masks.load_mask_file(mask_path, threshold)
+
+
+def _stem(path: str, root: str) -> str:
+  return os.path.splitext(os.path.relpath(path, root))[0]
 
 
 def pairs(image: str, mask: str, out: str) -> list[tuple[str, str, str]]:
-  """(image, mask, output) paths: one file, or folders matched by file stem."""
+  """(image, mask, output) paths: one file, or folders matched by relative
+  path (or file name) without extension. Refuses outputs that would
+  overwrite an input or each other."""
   if not os.path.isdir(image):
-    return [(image, mask, out)]
+    if os.path.isdir(mask):
+      raise ValueError(f"--image {image} is a file, so --mask must be one "
+                       f"too, got the folder {mask}")
+    if os.path.isdir(out):
+      out = os.path.join(out, os.path.splitext(os.path.basename(image))[0]
+                         + ".png")
+    jobs = [(image, mask, out)]
+  else:
+    jobs = _folder_pairs(image, mask, out)
+  _check_outputs(jobs, image, mask, out)
+  return jobs
+
+
+def _folder_pairs(image: str, mask: str, out: str) -> list[tuple[str, str, str]]:
   if not os.path.isdir(mask):
     raise ValueError(f"--image {image} is a folder, so --mask must be one too, "
                      f"got {mask}")
-  by_stem = {os.path.splitext(os.path.basename(p))[0]: p
-             for p in masks.list_mask_files(mask)}
+  mask_files = masks.list_mask_files(mask)
+  by_rel = {_stem(p, mask): p for p in mask_files}
+  by_name: dict[str, list[str]] = {}
+  for p in mask_files:
+    by_name.setdefault(os.path.basename(_stem(p, mask)), []).append(p)
   result, missing = [], []
   for path in data.list_images(image):
-    stem = os.path.splitext(os.path.basename(path))[0]
-    if stem in by_stem:
-      result.append((path, by_stem[stem], os.path.join(out, stem + ".png")))
+    rel = _stem(path, image)
+    found = by_rel.get(rel)
+    if found is None:  # the same file name elsewhere, if only one has it
+      named = by_name.get(os.path.basename(rel), [])
+      found = named[0] if len(named) == 1 else None
+    if found:
+      result.append((path, found, os.path.join(out, rel + ".png")))
     else:
-      missing.append(os.path.basename(path))
+      missing.append(os.path.relpath(path, image))
   if missing:
     raise ValueError(f"no mask in {mask} for {len(missing)} images: "
                      f"{', '.join(missing[:5])}" + (" ..." if len(missing) > 5 else ""))
   return result
+
+
+def _check_outputs(jobs, image: str, mask: str, out: str) -> None:
+  real = os.path.realpath
+  inputs = {real(p) for job in jobs for p in job[:2]}
+  for folder, flag in ((image, "--image"), (mask, "--mask")):
+    if os.path.isdir(folder):
+      inside = os.path.commonpath([real(out), real(folder)]) == real(folder)
+      if inside:
+        raise ValueError(f"--out {out} is inside the {flag} folder {folder}: "
+                         "outputs would mix with the inputs; choose another "
+                         "folder")
+  seen: dict[str, str] = {}
+  for image_path, _, out_path in jobs:
+    target = real(out_path)
+    if target in inputs:
+      raise ValueError(f"output {out_path} would overwrite an input; choose "
+                       "another --out")
+    if target in seen:
+      raise ValueError(f"{seen[target]} and {image_path} would both be "
+                       f"written to {out_path}; rename one of them")
+    seen[target] = image_path
+
+
+def _threshold(text: str) -> int:
+  value = int(text)
+  if not 0 <= value <= 254:
+    raise argparse.ArgumentTypeError(
+        f"must be in 0..254 (mask pixels above it are hole), got {value}")
+  return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -128,32 +201,36 @@ def main(argv: Sequence[str] | None = None) -> int:
   parser.add_argument("--mask", required=True,
                       help="a mask (white = hole) or a folder of masks")
   parser.add_argument("--out", required=True, help="output file or folder")
-  parser.add_argument("--threshold", type=int, default=127,
-                      help="mask pixels above this (0-255) are hole")
+  parser.add_argument("--threshold", type=_threshold, default=127,
+                      help="mask pixels above this (0-254) are hole")
   parser.add_argument("--max-side", type=int, default=0,
                       help="run images larger than this downscaled (0 = never)")
   args = parser.parse_args(argv)
+  if args.max_side < 0:
+    parser.error(f"--max-side must be >= 0, got {args.max_side}")
   try:
     jobs = pairs(args.image, args.mask, args.out)
     for image_path, mask_path, _ in jobs:
       check_pair(image_path, mask_path)
     variables, g_config, _, name, _, _ = weights.load_any(args.ckpt)
     for image_path, mask_path, out_path in jobs:
-      image, hole = read_pair(image_path, mask_path, args.threshold)
-      result = fill(variables, image, hole, config=g_config,
+      picture, hole = read_pair(image_path, mask_path, args.threshold)
+      problem = masks.hole_problem(hole)
+      if hole.all():
+        raise ValueError(f"mask {mask_path} {problem}; {masks.RULE}")
+      if problem:
+        print(f"inpaint: warning: mask {mask_path} {problem} at threshold "
+              f"{args.threshold}; {masks.RULE}", file=sys.stderr)
+      result = fill(variables, picture.pixels, hole, config=g_config,
                     max_side=args.max_side)
-      save_image(out_path, result)
-      print(f"{out_path}: {image.shape[1]}x{image.shape[0]}, "
-            f"{hole.mean() * 100:.1f}% hole (model {name})")
+      photo.write(out_path, result, picture)
+      h, w = hole.shape
+      print(f"{out_path}: {w}x{h}, {hole.mean() * 100:.1f}% hole "
+            f"(model {name})")
   except (ValueError, FileNotFoundError) as e:
     print(f"inpaint: error: {e}", file=sys.stderr)
     return 1
   return 0
-
-
-def save_image(path: str, image: np.ndarray) -> None:
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  Image.fromarray(np.uint8(np.round(np.clip(image, 0, 1) * 255))).save(path)
 
 
 if __name__ == "__main__":

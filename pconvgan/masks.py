@@ -15,10 +15,11 @@ import argparse
 import dataclasses
 import math
 import os
+import sys
 from typing import Callable, Sequence
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 
 from pconvgan import checks
 
@@ -224,11 +225,43 @@ def load_mask_file(path: str, threshold: int = 127) -> np.ndarray:
   try:
     with Image.open(path) as image:
       image.load()
-      return mask_from_image(image, threshold)
+      return mask_from_image(ImageOps.exif_transpose(image), threshold)
   except FileNotFoundError:
     raise FileNotFoundError(f"mask file not found: {path}") from None
   except (OSError, ValueError, SyntaxError) as e:
     raise ValueError(f"cannot read mask file {path}: {e}") from None
+
+
+RULE = ("mask files: white / non-zero = hole (the brightest channel above "
+        "the threshold; a 0/1 mask: every 1; with transparency: the opaque "
+        "pixels)")
+
+
+def hole_problem(hole: np.ndarray) -> str | None:
+  """What is odd about a mask file's hole pixels: none, or all of them."""
+  if not hole.any():
+    return "marks no hole"
+  if hole.all():
+    return "marks every pixel as hole (nothing known to fill from)"
+  return None
+
+
+_CHECKED: set[str] = set()
+
+
+def warn_odd_mask_files(paths: list[str], threshold: int, folder: str,
+                        sample: int = 20) -> None:
+  """One warning line if some of the first ``sample`` mask files of a folder
+  mark no hole or only hole (e.g. masks drawn with another convention)."""
+  if folder in _CHECKED:
+    return
+  _CHECKED.add(folder)
+  odd = [(p, hole_problem(load_mask_file(p, threshold))) for p in paths[:sample]]
+  odd = [(p, why) for p, why in odd if why]
+  if odd:
+    print(f"pconvgan: warning: {len(odd)} of the first {min(sample, len(paths))} "
+          f"masks in {folder} are odd, e.g. {odd[0][0]} {odd[0][1]} at "
+          f"threshold {threshold}; {RULE}", file=sys.stderr)
 
 
 def list_mask_files(folder: str) -> list[str]:
@@ -299,6 +332,7 @@ def mask_sampler(config, height: int, width: int, *, train: bool
       return samplers[index % len(kinds)](rng, index // len(kinds))
     return mixed
   paths = list_mask_files(cfg.folder)
+  warn_odd_mask_files(paths, cfg.threshold, cfg.folder)
 
   def from_folder(rng, index):
     if train:
@@ -340,9 +374,18 @@ def main(argv: Sequence[str] | None = None) -> None:
                       "Liu et al.'s six, taken in turn")
   parser.add_argument("--out", required=True, help="output directory")
   args = parser.parse_args(argv)
+  if min(args.size) < 1:
+    parser.error(f"--size must be two positive sides H W, got "
+                 f"{args.size[0]} {args.size[1]}")
+  if args.count < 1:
+    parser.error(f"--count must be >= 1, got {args.count}")
   config = {"kind": args.kind}
   if args.bucket:
     config["buckets"] = tuple(tuple(b) for b in args.bucket)
+  try:
+    checks.as_config(MaskConfig, config)
+  except ValueError as e:
+    parser.error(str(e))
   paths = export_masks(config, args.out, args.count, *args.size, seed=args.seed)
   print(f"wrote {len(paths)} {args.kind} masks of {args.size[0]}x{args.size[1]} "
         f"to {args.out}")

@@ -117,3 +117,66 @@ def test_bad_inputs_are_refused_by_name(tiny_checkpoint, photo, tmp_path, capsys
     err = capsys.readouterr().err
     assert __import__("re").search(message, err), (message, err)
     assert not out.exists()
+
+
+def test_outputs_never_overwrite_inputs_or_each_other(photo, tmp_path, capsys):
+  image_path, mask_path, _, _ = photo
+  for out in (image_path, mask_path):
+    assert run("--image", image_path, "--mask", mask_path, "--out", out) == 1
+    assert "would overwrite an input" in capsys.readouterr().err
+  images, mask_dir = tmp_path / "images", tmp_path / "masks"
+  for folder in (images / "a", images / "b", mask_dir):
+    os.makedirs(folder)
+  array = np.zeros((32, 32, 3), np.uint8)
+  hole = np.zeros((32, 32), np.uint8)
+  hole[8:16, 8:16] = 255
+  write(images / "a" / "photo.png", array)
+  write(images / "a" / "photo.jpg", array)
+  write(mask_dir / "photo.png", hole)
+  for out, message in ((images, "is inside the --image folder"),
+                       (images / "filled", "is inside the --image folder"),
+                       (mask_dir, "is inside the --mask folder"),
+                       (tmp_path / "out", "would both be written to")):
+    assert run("--image", images, "--mask", mask_dir, "--out", out) == 1
+    assert message in capsys.readouterr().err, message
+  assert not os.path.exists(tmp_path / "out")
+
+
+def test_same_names_in_subfolders_keep_their_paths(tiny_checkpoint, tmp_path):
+  images, mask_dir = tmp_path / "images", tmp_path / "masks"
+  rng = np.random.default_rng(2)
+  for sub in ("a", "b"):
+    os.makedirs(images / sub)
+    os.makedirs(mask_dir / sub)
+    write(images / sub / "photo.jpg",
+          rng.integers(0, 256, (32, 40, 3), dtype=np.uint8))
+    hole = np.zeros((32, 40), np.uint8)
+    hole[4:12, 4:12] = 255
+    write(mask_dir / sub / "photo.png", hole)
+  assert run("--ckpt", tiny_checkpoint, "--image", images, "--mask", mask_dir,
+             "--out", tmp_path / "out") == 0
+  assert sorted(os.listdir(tmp_path / "out")) == ["a", "b"]
+  assert os.listdir(tmp_path / "out" / "a") == ["photo.png"]
+
+
+def test_threshold_out_of_range_is_refused(photo, capsys):
+  image_path, mask_path, _, _ = photo
+  for value in ("300", "-1", "255"):
+    with pytest.raises(SystemExit):
+      run("--image", image_path, "--mask", mask_path, "--out", "x.png",
+          "--threshold", value)
+    assert "--threshold: must be in 0..254" in capsys.readouterr().err
+
+
+def test_masks_with_no_hole_are_warned_of_and_all_hole_refused(tiny_checkpoint, photo,
+                                                       tmp_path, capsys):
+  image_path, _, image, _ = photo
+  for value, code, message in ((0, 0, "warning: mask {} marks no hole"),
+                               (255, 1, "error: mask {} marks every pixel")):
+    mask = write(tmp_path / f"m{value}.png",
+                 np.full(image.shape[:2], value, np.uint8))
+    assert run("--ckpt", tiny_checkpoint, "--image", image_path, "--mask", mask,
+               "--out", tmp_path / f"o{value}.png") == code
+    assert message.format(mask) in capsys.readouterr().err
+  assert os.path.exists(tmp_path / "o0.png")
+  assert not os.path.exists(tmp_path / "o255.png")

@@ -1,0 +1,101 @@
+"""Photographs as people have them: orientation, alpha, profile, quality, 16 bits."""
+
+import numpy as np
+import pytest
+from PIL import Image
+from PIL import ImageCms
+
+from pconvgan import inpaint_photos as inpaint
+from pconvgan import photo
+
+
+def noise(shape, seed=0, dtype=np.uint8, high=256):
+  return np.random.default_rng(seed).integers(0, high, shape, dtype=dtype)
+
+
+def hole_of(h, w):
+  hole = np.zeros((h, w), bool)
+  hole[h // 4:h // 2, w // 4:w // 2] = True
+  return hole
+
+
+def test_exif_orientation_is_applied(tmp_path):
+  stored = noise((20, 30, 3))
+  image = Image.fromarray(stored)
+  exif = image.getexif()
+  exif[0x0112] = 6  # displayed rotated 90 degrees clockwise
+  path = str(tmp_path / "rotated.png")
+  image.save(path, exif=exif.tobytes())
+  assert photo.oriented_size(path) == (20, 30)
+  picture = photo.read(path)
+  np.testing.assert_array_equal(np.round(picture.pixels * 255).astype(np.uint8),
+                                np.rot90(stored, k=-1))
+  out = str(tmp_path / "out.png")
+  photo.write(out, picture.pixels, picture)
+  with Image.open(out) as written:  # upright now: no orientation left
+    assert written.size == (20, 30) and written.getexif().get(0x0112) is None
+
+
+def test_a_mask_drawn_on_the_displayed_photo_fits(tiny_checkpoint, tmp_path):
+  image = Image.fromarray(noise((32, 64, 3)))
+  exif = image.getexif()
+  exif[0x0112] = 8
+  image.save(tmp_path / "in.jpg", exif=exif.tobytes())
+  hole = hole_of(64, 32).astype(np.uint8) * 255  # as displayed: 32 x 64 (WxH)
+  Image.fromarray(hole).save(tmp_path / "mask.png")
+  assert inpaint.main(["--ckpt", tiny_checkpoint, "--image",
+                       str(tmp_path / "in.jpg"), "--mask",
+                       str(tmp_path / "mask.png"), "--out",
+                       str(tmp_path / "out.png")]) == 0
+  assert Image.open(tmp_path / "out.png").size == (32, 64)
+
+
+def test_alpha_channel_and_colour_profile_are_kept(tmp_path):
+  rgba = noise((24, 24, 4))
+  profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+  path = str(tmp_path / "in.png")
+  Image.fromarray(rgba, "RGBA").save(path, icc_profile=profile)
+  picture = photo.read(path)
+  hole = hole_of(24, 24)
+  filled = picture.pixels.copy()
+  filled[hole] = 0.5
+  out = str(tmp_path / "out.png")
+  photo.write(out, filled, picture)
+  with Image.open(out) as written:
+    assert written.mode == "RGBA" and written.info["icc_profile"] == profile
+    result = np.asarray(written)
+  np.testing.assert_array_equal(result[..., 3], rgba[..., 3])
+  np.testing.assert_array_equal(result[~hole][:, :3], rgba[~hole][:, :3])
+  assert (result[hole][:, :3] == 128).all()
+
+
+def test_jpeg_output_keeps_the_inputs_quality(tmp_path):
+  path = str(tmp_path / "in.jpg")
+  Image.fromarray(noise((64, 64, 3))).save(path, quality=60)
+  picture = photo.read(path)
+  out = str(tmp_path / "out.jpg")
+  photo.write(out, picture.pixels, picture)
+  with Image.open(path) as a, Image.open(out) as b:
+    assert a.quantization == b.quantization
+  photo.write(str(tmp_path / "from_png.jpg"), picture.pixels)
+  with Image.open(tmp_path / "from_png.jpg") as c:
+    assert c.quantization != Image.open(path).quantization  # 95, not 60
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_sixteen_bit_greyscale_stays_sixteen_bit(tmp_path, suffix):
+  grey = noise((16, 20), dtype=np.uint16, high=65536)
+  path = str(tmp_path / f"in{suffix}")
+  Image.fromarray(grey).save(path)
+  picture = photo.read(path)
+  assert picture.sixteen_bit
+  out = str(tmp_path / f"out{suffix}")
+  photo.write(out, picture.pixels, picture)
+  with Image.open(out) as written:
+    assert written.mode.startswith("I;16")
+    np.testing.assert_array_equal(np.asarray(written), grey)
+
+
+def test_unknown_output_extension_is_refused(tmp_path):
+  with pytest.raises(ValueError, match="cannot tell the image format"):
+    photo.write(str(tmp_path / "out.xyz"), np.zeros((4, 4, 3), np.float32))
