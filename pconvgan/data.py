@@ -308,20 +308,15 @@ class LoadExample(grain.transforms.RandomMap):
     """(image, 1 if unreadable): in training the next readable file stands
     in for an unreadable one; in evaluation, ``None``."""
     n = len(self.paths)
-    if not self.train:
-      path = self.paths[index]
-      try:
-        return load_image(path, self.resize), 0
-      except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        _warn_unreadable(path, e)
-        return None, 1
-    for step in range(n):
+    min_side = max(self.random_scale) if self.random_scale else self.resize
+    for step in range(n if self.train else 1):
       path = self.paths[(index + step) % n]
       try:
-        min_side = max(self.random_scale) if self.random_scale else self.resize
         return load_image(path, min_side), int(step > 0)
       except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         _warn_unreadable(path, e)
+    if not self.train:
+      return None, 1
     raise RuntimeError(f"none of the {n} images could be read, e.g. "
                        f"{self.paths[index % n]}")
 

@@ -62,23 +62,16 @@ def fill(variables: dict, image: np.ndarray, hole: np.ndarray, *,
   if scale == 1.0:
     return regions.inpaint_image(variables, image, hole, config=config)
   size = (max(1, round(w * scale)), max(1, round(h * scale)))
-  work = np.asarray(Image.fromarray(_to_uint8(image)).resize(
+  work = np.asarray(Image.fromarray(photo.to_uint8(image)).resize(
       size, Image.BICUBIC), np.float32) / 255.0
   # Every original hole pixel stays a hole after the round trip.
   work_hole = np.asarray(Image.fromarray(hole.astype(np.uint8) * 255).resize(
       size, Image.BOX)) > 0
   out = regions.inpaint_image(variables, work, work_hole, config=config)
-  out = Image.fromarray(_to_uint8(out)).resize((w, h), Image.BICUBIC)
+  out = Image.fromarray(photo.to_uint8(out)).resize((w, h), Image.BICUBIC)
   result = image.copy()
   result[hole] = np.asarray(out)[hole].astype(np.float32) / 255.0
   return result
-
-
-def _to_uint8(image: np.ndarray) -> np.ndarray:
-  out = np.empty(image.shape, np.uint8)
-  for i in range(0, image.shape[0], 256):  # in bands: no full-size float temp
-    out[i:i + 256] = np.round(np.clip(image[i:i + 256], 0, 1) * 255)
-  return out
 
 
 def _open_error(what: str, path: str, error: Exception) -> Exception:

@@ -18,6 +18,8 @@ from PIL import Image
 from PIL import ImageOps
 from PIL import JpegImagePlugin
 
+from pconvgan import data
+
 ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")
 SIXTEEN_BIT_FORMATS = ("PNG", "TIFF")
 JPEG_QUALITY = 95  # for a JPEG written from a photograph that was not one
@@ -32,6 +34,15 @@ class Photo:
   icc_profile: bytes | None = None
   exif: bytes | None = None  # orientation reset: the pixels are upright
   jpeg: dict = dataclasses.field(default_factory=dict)  # qtables, subsampling
+
+
+def to_uint8(pixels: np.ndarray) -> np.ndarray:
+  """8-bit samples of float ``pixels`` in [0, 1], converted in bands of rows
+  (no full-size float temporary for a large photograph)."""
+  out = np.empty(pixels.shape, np.uint8)
+  for i in range(0, pixels.shape[0], 256):
+    out[i:i + 256] = np.round(np.clip(pixels[i:i + 256], 0, 1) * 255)
+  return out
 
 
 def oriented_size(path: str) -> tuple[int, int]:
@@ -60,12 +71,11 @@ def read(path: str) -> Photo:
   alpha = None
   if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in info):
     alpha = np.asarray(upright.convert("RGBA"))[..., 3].copy()
-  sixteen = mode.startswith("I;16") or mode == "I"
+  sixteen = mode.startswith("I;16")
   if sixteen:
     grey = np.asarray(upright, np.float32) / 65535.0
     pixels = np.repeat(np.clip(grey, 0, 1)[..., None], 3, axis=-1)
   else:
-    from pconvgan import data  # pylint: disable=import-outside-toplevel
     pixels = np.asarray(data.to_rgb(upright), np.float32) / 255.0
   return Photo(pixels, alpha, sixteen, info.get("icc_profile"),
                exif.tobytes() if len(exif) else None, jpeg)
@@ -80,12 +90,11 @@ def write(path: str, pixels: np.ndarray, like: Photo | None = None) -> None:
   if fmt is None:
     raise ValueError(f"cannot tell the image format of output {path} from its "
                      "extension; use .png, .jpg, .webp or .tif")
-  pixels = np.clip(pixels, 0, 1)
   if like.sixteen_bit and fmt in SIXTEEN_BIT_FORMATS:
-    grey = pixels @ np.array([0.299, 0.587, 0.114], np.float32)
+    grey = np.clip(pixels, 0, 1) @ np.array([0.299, 0.587, 0.114], np.float32)
     image = Image.fromarray(np.round(grey * 65535).astype(np.uint16))
   else:
-    image = Image.fromarray(np.round(pixels * 255).astype(np.uint8))
+    image = Image.fromarray(to_uint8(pixels))
     if like.alpha is not None and fmt in ALPHA_FORMATS:
       image.putalpha(Image.fromarray(like.alpha))
   options = {}

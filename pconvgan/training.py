@@ -144,17 +144,15 @@ def _resume(mngr, directory: str, config_json: dict, abstract_state: Any,
   config.data the data order starts afresh, with one line saying so."""
   if not mngr.all_steps():
     return None, None
-  changed = []
-
   def attempt(step):
     saved = checkpoint.saved_config(mngr, step)
     _check_resumable(saved, config_json, directory)
-    changed[:] = changed_data_fields(saved, config_json)
+    changed = changed_data_fields(saved, config_json)
     return checkpoint.restore(mngr, step, abstract_state,
-                              None if changed else data_iter)
+                              None if changed else data_iter), changed
 
-  step, state, damaged = checkpoint.newest_intact(directory, mngr.all_steps(),
-                                                  attempt)
+  step, (state, changed), damaged = checkpoint.newest_intact(
+      directory, mngr.all_steps(), attempt)
   if damaged and jax.process_index() == 0:
     for s in damaged:
       print(f"pconvgan: moved damaged checkpoint {s} to "

@@ -122,6 +122,39 @@ def test_crops_upscale_small_images_and_are_centred():
   assert centre[0, 0, 0] == 0 and centre[0, -1, 0] == 1
 
 
+def test_crop_resamples_like_resize_then_crop_at_any_aspect_ratio():
+  rng = np.random.default_rng(0)
+  image = Image.fromarray(rng.integers(0, 256, (90, 150, 3), dtype=np.uint8))
+  for size, resize in ((32, 0), (32, 64), (64, 120)):
+    got = data.crop_to_array(image, size, np.random.default_rng(1), resize)
+    # Reference: the whole image resized, then the same random crop.
+    short = max(size, resize)
+    scale = short / 90
+    full = image.resize((max(short, round(150 * scale)), short), Image.BICUBIC)
+    crop_rng = np.random.default_rng(1)
+    left = int(crop_rng.integers(0, full.size[0] - size + 1))
+    top = int(crop_rng.integers(0, full.size[1] - size + 1))
+    want = np.asarray(full.crop((left, top, left + size, top + size)),
+                      np.float32) / 255
+    assert np.abs(got - want).mean() < 0.01, (size, resize)
+  strip = Image.new("RGB", (400_000, 1), (10, 200, 30))  # costs only the crop
+  array = data.crop_to_array(strip, 128, np.random.default_rng(0))
+  assert array.shape == (128, 128, 3)
+  np.testing.assert_allclose(array[64, 64], np.array([10, 200, 30]) / 255,
+                             atol=1 / 255)
+
+
+def test_symlinked_folders_are_searched_once(tmp_path):
+  write_colour_images(tmp_path / "real", 2)
+  os.makedirs(tmp_path / "top")
+  write_colour_images(tmp_path / "top", 1)
+  os.symlink(tmp_path / "real", tmp_path / "top" / "linked")
+  os.symlink(tmp_path / "top", tmp_path / "top" / "loop")  # a cycle
+  paths = data.list_images(str(tmp_path / "top"))
+  assert [os.path.relpath(p, tmp_path / "top") for p in paths] == [
+      "img_00.png", "linked/img_00.png", "linked/img_01.png"]
+
+
 def test_corrupt_files_are_skipped_warned_and_counted(tmp_path, capfd):
   write_colour_images(tmp_path, 4)
   (tmp_path / "zero.png").write_bytes(b"")
@@ -135,6 +168,11 @@ def test_corrupt_files_are_skipped_warned_and_counted(tmp_path, capfd):
   assert sum(len(b["image"]) for b in batches) == 7
   assert sum(int(b["skipped"].sum()) for b in batches) == 3
   assert all(np.isfinite(b["image"]).all() for b in batches)
+  # Evaluation gives a black placeholder (left out), never a duplicate.
+  images = np.concatenate([b["image"] for b in batches])
+  flags = np.concatenate([b["skipped"] for b in batches]).astype(bool)
+  assert (images[flags] == 0).all() and (images[~flags].max(axis=(1, 2, 3)) > 0
+                                         ).sum() >= 3
   err = capfd.readouterr().err
   for name in ("zero.png", "text.jpg", "truncated.png"):
     assert f"skipping unreadable image {tmp_path / name}" in err

@@ -153,6 +153,27 @@ def test_resuming_with_another_architecture_is_refused(tmp_path):
   config.optim.ema_decay = 0.99  # the state would hold a 'g_ema' it lacks
   with pytest.raises(ValueError, match="without a moving average"):
     training.train(config, str(tmp_path), devices=ONE_DEVICE, progress=False)
+  config.optim.ema_decay = 0.0
+  config.data.image_size = 64  # the global discriminator's shape changes
+  with pytest.raises(ValueError, match="data.image_size 32, the config asks "
+                                       "for 64"):
+    training.train(config, str(tmp_path), devices=ONE_DEVICE, progress=False)
+
+
+@pytest.mark.slow
+def test_resuming_after_a_data_change_restarts_only_the_data_order(
+    tmp_path, capsys):
+  config = tiny_config.get_config()
+  config.train.phase_steps = (2, 0, 0)
+  training.train(config, str(tmp_path), devices=ONE_DEVICE, progress=False)
+  config.data.seed = 7
+  config.train.phase_steps = (3, 0, 0)
+  record = training.train(config, str(tmp_path), devices=ONE_DEVICE,
+                          progress=False)
+  err = capsys.readouterr().err
+  assert "config.data changed since checkpoint 2 (seed: 0 -> 7)" in err
+  assert f"resumed from {tmp_path}/checkpoints/2" in err
+  assert record["step"] == 3
 
 
 def test_metrics_log_drops_records_past_the_resumed_step(tmp_path):
@@ -162,11 +183,18 @@ def test_metrics_log_drops_records_past_the_resumed_step(tmp_path):
   log.close()
   log = reporting.MetricsLog(str(tmp_path), start=3, tensorboard=False)
   log.write(4, {"loss": 40.0})
+  assert log.last("skipped_images") == 0 and log.last("nope", 5) == 5
   records = reporting.read_metrics(str(tmp_path / "metrics.jsonl"))
   assert [(r["step"], r["loss"]) for r in records] == [
       (1, 1.0), (2, 2.0), (3, 3.0), (4, 40.0)]
   assert records[0]["skipped_images"] == 0 and isinstance(
       records[0]["skipped_images"], int)
+
+
+def test_a_metrics_line_cut_short_by_a_kill_is_skipped(tmp_path):
+  path = tmp_path / "metrics.jsonl"
+  path.write_text('{"step": 1, "loss": 1.0}\n{"step": 2, "lo')
+  assert reporting.read_metrics(str(path)) == [{"step": 1, "loss": 1.0}]
 
 
 def test_sample_grid_layout():
