@@ -391,6 +391,23 @@ def close_iterator(iterator) -> None:
   close = getattr(getattr(iterator, "_iterator", iterator), "close", None)
   if close is not None:
     close()
+  _finish_shared_memory_deletes()
+
+
+def _finish_shared_memory_deletes() -> None:
+  """Waits for grain's background deletions of received shared-memory
+  batches, so none is still pending (and reported leaked) at exit. Grain has
+  no public call for this; without its private pool there is nothing to do."""
+  try:
+    from grain._src.python.ipc import shared_memory_array  # pylint: disable=import-outside-toplevel
+    cls = shared_memory_array.SharedMemoryArray
+    pool = cls._del_thread_pool  # pylint: disable=protected-access
+  except (ImportError, AttributeError):
+    return
+  if pool is not None:
+    cls._disable_async_del()  # pylint: disable=protected-access
+    pool.close()
+    pool.join()
 
 
 def loaders_from_config(data_config, mask_config, batch_size: int,
