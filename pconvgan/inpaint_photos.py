@@ -42,7 +42,7 @@ from pconvgan import weights
 
 
 def fill(variables: dict, image: np.ndarray, hole: np.ndarray, *,
-         config=None, max_side: int = 0) -> np.ndarray:
+         config=None, max_side: int = 0, progress=None) -> np.ndarray:
   """Inpaints one image of any size with holes of any size
   (``regions.inpaint_image``); with ``max_side``, a larger image is filled
   downscaled and the fill upscaled (only hole pixels change, and memory
@@ -50,6 +50,7 @@ def fill(variables: dict, image: np.ndarray, hole: np.ndarray, *,
 
   image: float (H, W, 3) in [0, 1]; hole: bool (H, W), True = hole. Returns
   float32 (H, W, 3) whose known pixels are ``image``'s, exactly.
+  ``progress(done, total)``: as for ``regions.inpaint_image``.
   """
   image = np.asarray(image, np.float32)
   if hole.shape != image.shape[:2]:
@@ -60,14 +61,16 @@ def fill(variables: dict, image: np.ndarray, hole: np.ndarray, *,
   h, w = hole.shape
   scale = max_side / max(h, w) if max_side and max(h, w) > max_side else 1.0
   if scale == 1.0:
-    return regions.inpaint_image(variables, image, hole, config=config)
+    return regions.inpaint_image(variables, image, hole, config=config,
+                                  progress=progress)
   size = (max(1, round(w * scale)), max(1, round(h * scale)))
   work = np.asarray(Image.fromarray(photo.to_uint8(image)).resize(
       size, Image.BICUBIC), np.float32) / 255.0
   # Every original hole pixel stays a hole after the round trip.
   work_hole = np.asarray(Image.fromarray(hole.astype(np.uint8) * 255).resize(
       size, Image.BOX)) > 0
-  out = regions.inpaint_image(variables, work, work_hole, config=config)
+  out = regions.inpaint_image(variables, work, work_hole, config=config,
+                              progress=progress)
   out = Image.fromarray(photo.to_uint8(out)).resize((w, h), Image.BICUBIC)
   result = image.copy()
   result[hole] = np.asarray(out)[hole].astype(np.float32) / 255.0

@@ -19,7 +19,7 @@ only; known pixels are returned exactly.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -108,7 +108,9 @@ def region_scales(depth_px: float, depth: float = DEPTH) -> list[float]:
 
 def inpaint_image(variables: dict, image: np.ndarray, hole: np.ndarray, *,
                   config: Any = None, depth: float = DEPTH,
-                  refine: bool = True) -> np.ndarray:
+                  refine: bool = True,
+                  progress: Callable[[int, int], None] | None = None
+                  ) -> np.ndarray:
   """Inpaints one image of any size with holes of any size.
 
   image: float (H, W, 3) in [0, 1]; hole: bool (H, W), True = hole. Returns
@@ -116,6 +118,8 @@ def inpaint_image(variables: dict, image: np.ndarray, hole: np.ndarray, *,
   every hole pixel is the model's fill (never the constant output of an
   unreached pixel). ``depth``: how deep into a hole the model fills at one
   scale, in model pixels; ``refine=False`` stops at the coarsest scale.
+  ``progress(done, total)`` is called before the first and after every model
+  pass (one per region and scale).
   """
   image = np.asarray(image, np.float32)
   hole = np.asarray(hole, bool)
@@ -136,12 +140,17 @@ def inpaint_image(variables: dict, image: np.ndarray, hole: np.ndarray, *,
   near = ndimage.distance_transform_edt(known) <= GROUP
   labels, count = ndimage.label(near, structure=np.ones((3, 3)))
   result = image.copy()
+  plan = []  # (region number, its hole pixels, its scales)
   for region in range(1, count + 1):
     mine = hole & (labels == region)
+    if mine.any():
+      scales = region_scales(float(distance[mine].max()), depth)
+      plan.append((region, mine, scales if refine else scales[:1]))
+  total, done = sum(len(scales) for *_, scales in plan), 0
+  if progress:
+    progress(done, total)
+  for region, mine, scales in plan:
     filled = np.zeros_like(hole)  # pixels of this region filled so far
-    scales = region_scales(float(distance[mine].max()), depth)
-    if not refine:
-      scales = scales[:1]
     for scale in scales:
       # At this scale the model fills what lies within ``depth`` model
       # pixels of real known pixels; deeper pixels keep the coarser fill.
@@ -165,4 +174,7 @@ def inpaint_image(variables: dict, image: np.ndarray, hole: np.ndarray, *,
         fill = weight[..., None] * fill + (1 - weight[..., None]) * result[rows, cols]
       result[rows, cols][target] = fill[target]
       filled |= band
+      done += 1
+      if progress:
+        progress(done, total)
   return result

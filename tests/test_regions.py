@@ -107,3 +107,35 @@ def test_bad_input_is_refused_with_a_clear_error(variables):
   same = regions.inpaint_image(variables, image, np.zeros((64, 64), bool),
                                config=CFG)
   np.testing.assert_array_equal(same, image)
+
+
+def test_new_image_sizes_reuse_compiled_shapes(variables):
+  """Crops are padded to bucketed sizes: photographs of other sizes whose
+  hole crops fall in the same buckets compile nothing new."""
+  config = {"width": 0.125}
+
+  def fill(h, w, side):
+    image = np.random.default_rng(h + w).random((h, w, 3), np.float32)
+    hole = np.zeros((h, w), bool)
+    hole[50:50 + side, 60:60 + side] = True
+    regions.inpaint_image(variables, image, hole, config=config)
+
+  fill(300, 400, 40)
+  compiled = generator._apply_generator._cache_size()  # pylint: disable=protected-access
+  for h, w, side in ((310, 420, 44), (333, 401, 38), (400, 300, 42), (512, 700, 40)):
+    fill(h, w, side)
+  assert generator._apply_generator._cache_size() == compiled  # pylint: disable=protected-access
+
+
+def test_progress_counts_every_model_pass(variables):
+  image = np.random.default_rng(0).random((128, 192, 3), np.float32)
+  hole = np.zeros((128, 192), bool)
+  hole[10:20, 10:20] = True  # small: one pass
+  hole[40:120, 90:180] = True  # deep: coarse to fine
+  seen = []
+  regions.inpaint_image(variables, image, hole, config={"width": 0.125},
+                        progress=lambda done, total: seen.append((done, total)))
+  total = seen[0][1]
+  want = 1 + len(regions.region_scales(40.0))  # deepest pixel of the 80x90 box: 40 px
+  assert total == want
+  assert seen == [(i, total) for i in range(total + 1)]
