@@ -35,7 +35,6 @@ from jax import export as jax_export
 
 from pconvgan import checks
 from pconvgan import generator
-from pconvgan import steps
 from pconvgan import weights
 
 PROGRAM_SUFFIXES = (".msgpack", ".jaxexport", ".onnx")
@@ -52,7 +51,7 @@ def inpaint_function(variables: dict, config: Any = None
   def inpaint(image, mask):
     known = (mask > 0.5).astype(jnp.float32)
     output = generator._generator_forward(variables, image, known, False, cfg)  # pylint: disable=protected-access
-    return steps.composite(output, image, known)
+    return generator.composite(output, image, known)
   return inpaint
 
 

@@ -160,7 +160,9 @@ def _generator_forward(variables, image, mask, train, cfg):
     layer, x = layers.partial_conv_grouped, jnp.where(mask > 0, image, 0.0)
   else:
     known = jnp.maximum(jnp.sum(mask, axis=(1, 2), keepdims=True), 1.0)
-    mean = jnp.sum(image * mask, axis=(1, 2), keepdims=True) / known
+    # where, not image * mask: NaN or Inf under a hole must not leak in.
+    mean = jnp.sum(jnp.where(mask > 0, image, 0.0), axis=(1, 2),
+                   keepdims=True) / known
     layer, x = _plain_layer, jnp.where(mask > 0, image, mean)
 
   def block(name, xs, masks, stride, activation, upsample_first=False):
@@ -194,8 +196,15 @@ def _generator_forward(variables, image, mask, train, cfg):
 def inpaint(variables: dict, image: jax.Array, mask: jax.Array, *,
             config: Any = None) -> jax.Array:
   """The composite: known pixels of ``image`` exactly, generated ones in holes."""
-  out = apply_generator(variables, image, mask, config=config)
-  return jnp.where(mask > 0.5, image.astype(out.dtype), out)
+  return composite(apply_generator(variables, image, mask, config=config),
+                   image, mask)
+
+
+def composite(output: jax.Array, image: jax.Array, mask: jax.Array
+              ) -> jax.Array:
+  """Known pixels (mask > 0.5) of ``image``, ``output`` in the holes; what is
+  under a hole (even NaN) never reaches the result."""
+  return jnp.where(mask > 0.5, jnp.asarray(image).astype(output.dtype), output)
 
 
 def count_params(tree: Any) -> int:

@@ -154,11 +154,6 @@ def update_ema(state: dict, decay: float) -> dict:
   return dict(state, g_ema=g_ema)
 
 
-def composite(output: jax.Array, image: jax.Array, mask: jax.Array) -> jax.Array:
-  """Known pixels of ``image``, ``output`` in the holes."""
-  return mask * image + (1.0 - mask) * output
-
-
 def _generate(g_params, batch_stats, image, mask, g_config):
   return generator.apply_generator(
       {"params": g_params, "batch_stats": batch_stats}, image, mask, train=True,
@@ -210,7 +205,7 @@ def discriminator_step(state: dict, batch: dict, *, d_tx, g_config
   image, mask = batch["image"], batch["mask"]
   out, _ = _generate(state["g"]["params"], state["g"]["batch_stats"], image,
                      mask, g_config)
-  fake = jax.lax.stop_gradient(composite(out, image, mask))
+  fake = jax.lax.stop_gradient(generator.composite(out, image, mask))
   d, d_opt, metrics = _discriminator_update(state, image, fake, d_tx)
   return dict(state, step=state["step"] + 1, d=d, d_opt=d_opt), metrics
 
@@ -228,14 +223,14 @@ def joint_step(state: dict, batch: dict, *, g_tx, d_tx, g_config, loss_config,
   out, pull_back, stats = jax.vjp(
       lambda p: _generate(p, state["g"]["batch_stats"], image, mask, g_config),
       g_params, has_aux=True)
-  fake = jax.lax.stop_gradient(composite(out, image, mask))
+  fake = jax.lax.stop_gradient(generator.composite(out, image, mask))
   d, d_opt, d_metrics = _discriminator_update(state, image, fake, d_tx)
 
   def g_loss_fn(out):
     terms = losses.reconstruction_terms(out, image, mask,
                                         loss_config.valid_weight,
                                         loss_config.l1_weight)
-    logits = discriminator.apply_discriminator(d, composite(out, image, mask))
+    logits = discriminator.apply_discriminator(d, generator.composite(out, image, mask))
     terms["adv"] = losses.adversarial_loss(logits)
     return terms["rec"] + loss_config.adv_weight * terms["adv"], terms
 

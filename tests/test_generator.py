@@ -186,3 +186,22 @@ def test_forward_mode_differentiation_of_apply():
   f = lambda x: jnp.sum(pconvgan.apply(variables, x, mask))
   _, tangent = jax.jvp(f, (image,), (jnp.ones_like(image),))
   np.testing.assert_allclose(tangent, jnp.sum(jax.grad(f)(image)), rtol=1e-3)
+
+
+@pytest.mark.parametrize("partial", [True, False])
+@pytest.mark.parametrize("train", [False, True])
+def test_nan_and_inf_under_holes_do_not_reach_the_output(partial, train):
+  """What a user's image holds under a hole (NaN from a failed read, Inf)
+  changes nothing, in the paper's model and in the plain-convolution one."""
+  config = {"width": 0.125, "partial": partial}
+  variables = pconvgan.init(jax.random.key(0), config)
+  image = jax.random.uniform(jax.random.key(1), (2, 64, 64, 3))
+  mask = jnp.ones((2, 64, 64, 1)).at[:, 10:40, 5:30].set(0)
+  clean = pconvgan.apply(variables, image, mask, train=train, config=config)
+  for bad in (jnp.nan, jnp.inf, -jnp.inf):
+    dirty = jnp.where(mask > 0, image, bad)
+    out = pconvgan.apply(variables, dirty, mask, train=train, config=config)
+    jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, atol=1e-5),
+                 out, clean)
+    filled = pconvgan.inpaint(variables, dirty, mask, config=config)
+    assert np.isfinite(np.asarray(filled)).all()
