@@ -151,7 +151,7 @@ def test_freeform_masks_never_fail_over_thousands_of_draws(size):
   """Every bucket the configs use, at every training size: a draw must never
   end a training run, and every result lies in its bucket."""
   rng = np.random.default_rng(size[0] * 1000 + size[1])
-  for _ in range(120):
+  for _ in range(400):  # 2,400 draws per size
     for bucket in masks.LIU_BUCKETS:
       ratio = masks.hole_ratio(masks.freeform_mask(rng, *size, bucket))
       assert bucket[0] < ratio <= bucket[1]
