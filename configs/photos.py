@@ -39,7 +39,7 @@ def get_config():
   config.optim.g_decay_start = 8_500  # the shipped run's rate fell from here
   config.optim.g_decay_steps = 3_000  # over this many steps (half cosine)
   config.optim.g_final_lr_fraction = 0.1  # to 1e-4, kept for the rest
-  config.train.phase_steps = (60_000, 2_000, 20_000)  # G only, D only, joint
+  config.train.phase_steps = (28_000, 2_000, 20_000)  # G only, D only, joint
   config.train.log_every = 50  # steps between metrics records
   config.train.sample_every = 500  # steps between sample grids
   config.train.checkpoint_every = 250  # steps between checkpoints
