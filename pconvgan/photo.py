@@ -54,8 +54,10 @@ def oriented_size(path: str) -> tuple[int, int]:
   return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 
 
-def read(path: str) -> Photo:
-  """The photograph at ``path``; raises OSError / ValueError if unreadable."""
+def read(path) -> Photo:
+  """The photograph at ``path`` (a path or a binary file object); raises
+  OSError / ValueError if unreadable. Memory: the decoded 8-bit image is
+  freed before the float pixels are made, band by band."""
   with Image.open(path) as image:
     image.load()
     info = dict(image.info)
@@ -76,7 +78,11 @@ def read(path: str) -> Photo:
     grey = np.asarray(upright, np.float32) / 65535.0
     pixels = np.repeat(np.clip(grey, 0, 1)[..., None], 3, axis=-1)
   else:
-    pixels = np.asarray(data.to_rgb(upright), np.float32) / 255.0
+    samples = np.asarray(data.to_rgb(upright))  # uint8 (H, W, 3)
+    del upright
+    pixels = np.empty(samples.shape, np.float32)
+    for i in range(0, samples.shape[0], 256):
+      np.multiply(samples[i:i + 256], np.float32(1 / 255), out=pixels[i:i + 256])
   return Photo(pixels, alpha, sixteen, info.get("icc_profile"),
                exif.tobytes() if len(exif) else None, jpeg)
 

@@ -35,7 +35,8 @@ from pconvgan import generator
 DEPTH = 24
 # Known context kept around a region on each side, in model pixels.
 CONTEXT = 64
-# Holes this close (photo pixels) are filled as one region.
+# Holes this close (photo pixels, in rows and columns) are filled as one
+# region; somewhat farther ones may be too (they are grouped by tiles).
 GROUP = 16
 
 
@@ -96,6 +97,47 @@ def _fill_at_scale(variables, image, known, todo, scale, config):
   return rows, cols, np.clip(fill, 0.0, 1.0), ok
 
 
+def _grow(box: tuple[slice, slice], margin: int, shape) -> tuple[slice, slice]:
+  rows, cols = box
+  return (slice(max(0, rows.start - margin), min(shape[0], rows.stop + margin)),
+          slice(max(0, cols.start - margin), min(shape[1], cols.stop + margin)))
+
+
+def _in_group(tile_labels: np.ndarray, number: int, box: tuple[slice, slice]
+              ) -> np.ndarray:
+  """bool over ``box``: pixels whose GROUP-pixel tile is in group ``number``."""
+  rows, cols = box
+  r0, c0 = rows.start // GROUP, cols.start // GROUP
+  tiles = tile_labels[r0:-(-rows.stop // GROUP), c0:-(-cols.stop // GROUP)]
+  pixels = np.repeat(np.repeat(tiles == number, GROUP, 0), GROUP, 1)
+  top, left = rows.start - r0 * GROUP, cols.start - c0 * GROUP
+  return pixels[top:top + rows.stop - rows.start, left:left + cols.stop - cols.start]
+
+
+def _hole_groups(hole: np.ndarray
+                 ) -> tuple[list[tuple[int, tuple[slice, slice]]], np.ndarray]:
+  """The groups of hole pixels that share a crop, as (number, tight box of
+  its hole pixels), and the group number of each GROUP x GROUP tile. Holes
+  closer than GROUP pixels in rows and in columns always share a group, as
+  their tiles touch; no full-size array is made but the hole itself."""
+  h, w = hole.shape
+  tiles = np.zeros((-(-h // GROUP), -(-w // GROUP)), bool)
+  for i in range(tiles.shape[0]):  # a band of rows at a time
+    cols = np.nonzero(hole[i * GROUP:(i + 1) * GROUP].any(axis=0))[0]
+    tiles[i, np.unique(cols // GROUP)] = True
+  tile_labels, _ = ndimage.label(tiles, structure=np.ones((3, 3)))
+  groups = []
+  for number, (rs, cs) in enumerate(ndimage.find_objects(tile_labels), 1):
+    box = (slice(rs.start * GROUP, min(h, rs.stop * GROUP)),
+           slice(cs.start * GROUP, min(w, cs.stop * GROUP)))
+    mine = hole[box] & _in_group(tile_labels, number, box)
+    r = np.nonzero(mine.any(axis=1))[0]
+    c = np.nonzero(mine.any(axis=0))[0]
+    groups.append((number, (slice(box[0].start + r[0], box[0].start + r[-1] + 1),
+                            slice(box[1].start + c[0], box[1].start + c[-1] + 1))))
+  return groups, tile_labels
+
+
 def region_scales(depth_px: float, depth: float = DEPTH) -> list[float]:
   """The scales (coarsest first, ending at 1) that fill a hole region whose
   deepest pixel is ``depth_px`` photo pixels from a known one."""
@@ -133,24 +175,31 @@ def inpaint_image(variables: dict, image: np.ndarray, hole: np.ndarray, *,
     return image.copy()
   if hole.all():
     raise ValueError("the mask is all hole: there is nothing to fill from")
-  known = ~hole
-  # Distance of each hole pixel from the nearest known pixel, in photo pixels.
-  distance = ndimage.distance_transform_edt(hole)
-  # Holes closer than GROUP pixels share one crop (and one model call).
-  near = ndimage.distance_transform_edt(known) <= GROUP
-  labels, count = ndimage.label(near, structure=np.ones((3, 3)))
   result = image.copy()
-  plan = []  # (region number, its hole pixels, its scales)
-  for region in range(1, count + 1):
-    mine = hole & (labels == region)
-    if mine.any():
-      scales = region_scales(float(distance[mine].max()), depth)
-      plan.append((region, mine, scales if refine else scales[:1]))
+  plan = []  # (outer box, this group's hole pixels in it, its scales)
+  groups, tile_labels = _hole_groups(hole)
+  for number, box in groups:
+    # The nearest known pixel of a group's hole pixel lies within one pixel
+    # of the group's box (the ring around it holds no other hole).
+    inner = _grow(box, 1, hole.shape)
+    deepest = ndimage.distance_transform_edt(hole[inner]).max()
+    scales = region_scales(float(deepest), depth)
+    scales = scales if refine else scales[:1]
+    # Context for the coarsest scale, and for coarser retries.
+    outer = _grow(box, math.ceil(1.5 * CONTEXT / scales[0]), hole.shape)
+    mine = hole[outer] & _in_group(tile_labels, number, outer)
+    plan.append((outer, mine, scales))
   total, done = sum(len(scales) for *_, scales in plan), 0
   if progress:
     progress(done, total)
-  for region, mine, scales in plan:
-    filled = np.zeros_like(hole)  # pixels of this region filled so far
+  for region, (outer, mine, scales) in enumerate(plan, 1):
+    # Every array below is of the outer box only: memory and time follow
+    # the holes, not the photograph.
+    known = ~hole[outer]
+    local = result[outer]  # a view: writes land in result
+    # Distance of each hole pixel from the nearest known pixel, in photo pixels.
+    distance = ndimage.distance_transform_edt(~known)
+    filled = np.zeros_like(mine)  # pixels of this group filled so far
     for scale in scales:
       # At this scale the model fills what lies within ``depth`` model
       # pixels of real known pixels; deeper pixels keep the coarser fill.
@@ -158,7 +207,7 @@ def inpaint_image(variables: dict, image: np.ndarray, hole: np.ndarray, *,
       given = known | (mine & filled & ~band)
       for attempt in range(8):
         rows, cols, fill, ok = _fill_at_scale(
-            variables, np.where(given[..., None], result, 0.0), given, band,
+            variables, np.where(given[..., None], local, 0.0), given, band,
             scale, cfg)
         if ok or attempt == 7:
           break
@@ -171,8 +220,8 @@ def inpaint_image(variables: dict, image: np.ndarray, hole: np.ndarray, *,
         # no ring where the finer fill meets the coarser one.
         reach = depth / scale
         weight = np.clip((reach - distance[rows, cols]) / (0.5 * reach), 0, 1)
-        fill = weight[..., None] * fill + (1 - weight[..., None]) * result[rows, cols]
-      result[rows, cols][target] = fill[target]
+        fill = weight[..., None] * fill + (1 - weight[..., None]) * local[rows, cols]
+      local[rows, cols][target] = fill[target]
       filled |= band
       done += 1
       if progress:

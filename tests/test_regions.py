@@ -139,3 +139,29 @@ def test_progress_counts_every_model_pass(variables):
   want = 1 + len(regions.region_scales(40.0))  # deepest pixel of the 80x90 box: 40 px
   assert total == want
   assert seen == [(i, total) for i in range(total + 1)]
+
+
+def test_holes_are_grouped_by_hand():
+  hole = np.zeros((200, 300), bool)
+  hole[10:20, 10:20] = True
+  hole[10:20, 30:40] = True  # 10 px from the first: the same group
+  hole[150:160, 200:290] = True  # far from both: a group of its own
+  groups, _ = regions._hole_groups(hole)  # pylint: disable=protected-access
+  boxes = sorted((r.start, r.stop, c.start, c.stop) for _, (r, c) in groups)
+  assert boxes == [(10, 20, 10, 40), (150, 160, 200, 290)]
+
+
+def test_a_hole_inside_a_ring_of_hole_is_filled_and_known_pixels_kept(variables):
+  """A ring-shaped hole whose box holds another, separate hole: each group
+  is filled from its own crop, every hole pixel gets a fill."""
+  image = photo(256, 256)
+  hole = np.zeros((256, 256), bool)
+  hole[40:216, 40:216] = True
+  hole[60:196, 60:196] = False  # a ring 20 px thick
+  hole[120:136, 120:136] = True  # a dot in the middle, 44 px from the ring
+  out = regions.inpaint_image(variables, image, hole, config=CFG)
+  np.testing.assert_array_equal(out[~hole], image[~hole])
+  assert flat_grey(out, hole) == 0
+  assert np.abs(out[hole] - image[hole]).mean() > 0.01
+  groups, _ = regions._hole_groups(hole)  # pylint: disable=protected-access
+  assert len(groups) == 2
