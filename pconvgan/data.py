@@ -370,6 +370,14 @@ def make_loader(paths: Sequence[str], *, batch_size: int, image_size: int = 128,
     flags.FLAGS.mark_as_parsed()  # grain's workers read absl flags
   shard = grain.sharding.ShardOptions(shard_index, shard_count,
                                       drop_remainder=train)
+  loader_shard = None
+  if train and shard_count > 1:
+    # Every process walks the same shuffled stream and takes every
+    # shard_count-th record of it: global batch k holds the records of a
+    # one-process batch k (in another order), with the same per-record
+    # randomness, so a run's losses do not depend on how many processes
+    # share it.
+    shard, loader_shard = grain.sharding.NoSharding(), shard
   sampler = grain.samplers.IndexSampler(
       num_records=len(paths), shard_options=shard, shuffle=train,
       num_epochs=None if train else 1, seed=seed)
@@ -381,7 +389,8 @@ def make_loader(paths: Sequence[str], *, batch_size: int, image_size: int = 128,
       grain.transforms.Batch(batch_size // shard_count, drop_remainder=train),
   ]
   return grain.DataLoader(data_source=_IndexSource(paths), sampler=sampler,
-                          operations=operations, worker_count=workers)
+                          operations=operations, worker_count=workers,
+                          shard_options=loader_shard)
 
 
 def close_iterator(iterator) -> None:
@@ -424,6 +433,8 @@ def loaders_from_config(data_config, mask_config, batch_size: int,
                       random_flip=cfg.random_flip,
                       random_scale=cfg.random_scale,
                       random_rotate=cfg.random_rotate, **common)
+  # Every process reads the same evaluation images (the sample crops).
   test = make_loader(test_paths, batch_size=eval_batch_size or batch_size,
-                     train=False, seed=cfg.seed, **common)
+                     train=False, seed=cfg.seed, shard_index=0, shard_count=1,
+                     **common)
   return train, test

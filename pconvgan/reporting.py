@@ -78,12 +78,18 @@ class MetricsLog:
 
   On resume from step ``start``, records past it (logged by the interrupted
   run after its last checkpoint) are dropped, so each step appears once.
+  With ``write=False`` (every process of a multi-process run but the first)
+  it only reads.
   """
 
-  def __init__(self, workdir: str, start: int = 0, tensorboard: bool = True):
+  def __init__(self, workdir: str, start: int = 0, tensorboard: bool = True,
+               write: bool = True):
     self.path = os.path.join(workdir, "metrics.jsonl")
-    os.makedirs(workdir, exist_ok=True)
     self.kept = [r for r in read_metrics(self.path) if r.get("step", 0) <= start]
+    self._writer, self._write = None, write
+    if not write:
+      return
+    os.makedirs(workdir, exist_ok=True)
     # Rewritten atomically: a kill at this moment leaves the old file whole.
     tmp = self.path + ".tmp"
     with open(tmp, "w") as f:
@@ -91,7 +97,6 @@ class MetricsLog:
       f.flush()
       os.fsync(f.fileno())
     os.replace(tmp, self.path)
-    self._writer = None
     if tensorboard:
       from tensorboardX import SummaryWriter  # pylint: disable=import-outside-toplevel
       self._writer = SummaryWriter(os.path.join(workdir, "tensorboard"),
@@ -102,6 +107,8 @@ class MetricsLog:
     return next((r[key] for r in reversed(self.kept) if key in r), default)
 
   def write(self, step: int, record: Mapping) -> None:
+    if not self._write:
+      return
     record = {"step": int(step), **{k: _plain(v) for k, v in record.items()}}
     with open(self.path, "a") as f:
       f.write(json.dumps(record) + "\n")

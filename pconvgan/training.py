@@ -277,15 +277,25 @@ def _loop(run: RunConfig, config_json: dict, workdir: str, progress: bool,
   step = int(start or 0)
   total = sum(t.phase_steps)
   boundaries = {t.phase_steps[0], t.phase_steps[0] + t.phase_steps[1], total}
-  log = reporting.MetricsLog(workdir, start=step)
+  # One process writes the records, samples and progress of a multi-process
+  # run; every process takes part in each computation.
+  primary = jax.process_index() == 0
+  log = reporting.MetricsLog(workdir, start=step, write=primary)
   # The count of unreadable images goes on across resumes.
   skipped = int(log.last("skipped_images", 0))
-  bar = _Progress(log, t, step, total, boundaries, progress)
+  bar = _Progress(log, t, step, total, boundaries, progress and primary)
+
+  # Every process holds the same sample crops: replicated on the mesh.
+  sample_in = {k: jax.make_array_from_process_local_data(replicated, sample[k])
+               for k in ("image", "mask")}
 
   def write_samples(step):
-    out = infer(state.get("g_ema", state["g"]), sample["image"], sample["mask"])
+    out = infer(state.get("g_ema", state["g"]), sample_in["image"],
+                sample_in["mask"])
+    if not primary:
+      return
     grid = reporting.sample_grid(sample["image"], sample["mask"],
-                                 np.asarray(out))
+                                 np.asarray(out.addressable_data(0)))
     reporting.save_png(f"{workdir}/samples/step_{step:07d}.png", grid)
     log.image(step, "samples", grid)
 
