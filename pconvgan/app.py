@@ -98,7 +98,7 @@ def hole_of(request: dict, size: tuple[int, int]) -> np.ndarray:
   pixel any stroke touches is hole)."""
   w, h = size
   threshold = request.get("threshold", 127)
-  if not isinstance(threshold, int) or not 0 <= threshold <= 254:
+  if not masks.valid_threshold(threshold):
     raise RequestError(f"threshold must be an integer in 0..254, got {threshold!r}")
   hole = np.zeros((h, w), bool)
   mask_bytes = _decode(request, "mask")
@@ -136,8 +136,6 @@ def run_job(job: Job, variables: dict, config: Any, model_name: str) -> None:
       raise RequestError("no photograph was sent")
     name = os.path.basename(str(job.request.get("name") or "photo"))
     try:
-      with Image.open(io.BytesIO(image_bytes)) as probe:
-        fmt = probe.format
       picture = photo.read(io.BytesIO(image_bytes))
     except (OSError, ValueError, SyntaxError) as e:
       raise RequestError(f"cannot read the photograph {name}: {e}") from None
@@ -156,15 +154,15 @@ def run_job(job: Job, variables: dict, config: Any, model_name: str) -> None:
     result = inpaint_photos.fill(variables, picture.pixels, hole, config=config,
                                  progress=progress)
     job.stage = "writing the result"
-    ext = OUTPUT_FORMATS.get(fmt, ".png")
+    fmt = picture.format if picture.format in OUTPUT_FORMATS else "PNG"
+    ext = OUTPUT_FORMATS[fmt]
     with tempfile.TemporaryDirectory(prefix="pconvgan-app-") as tmp:
       path = os.path.join(tmp, "result" + ext)
       photo.write(path, result, picture)
       with open(path, "rb") as f:
         job.result = f.read()
     job.filename = os.path.splitext(name)[0] + "_inpainted" + ext
-    job.content_type = Image.MIME.get(
-        {".jpg": "JPEG", ".png": "PNG", ".webp": "WEBP"}[ext])
+    job.content_type = Image.MIME[fmt]
     job.summary = (f"{w}x{h}, {hole.mean() * 100:.1f}% hole, "
                    f"model {model_name}")
     job.state, job.stage = "done", "done"
@@ -288,9 +286,7 @@ def serve(variables: dict, config: Any, model_name: str, host: str = "127.0.0.1"
 def main(argv: Sequence[str] | None = None) -> int:
   parser = argparse.ArgumentParser(
       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--ckpt", default=None,
-                      help="a train.py workdir, its checkpoints/, a step folder "
-                      "or a .msgpack weights file (default: the shipped model)")
+  weights.add_ckpt_argument(parser)
   parser.add_argument("--port", type=int, default=7860,
                       help="port to serve on (0: any free one)")
   parser.add_argument("--host", default="127.0.0.1",

@@ -130,9 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
       prog="python -m pconvgan.export",
       description="Write a generator as weights (.msgpack), a jax.export "
       "program (.jaxexport) or an ONNX model (.onnx).")
-  parser.add_argument("--ckpt", default=None,
-                      help="a train.py workdir, step folder or .msgpack file "
-                      "(default: the shipped model)")
+  weights.add_ckpt_argument(parser)
   parser.add_argument("--out", required=True,
                       help="the file to write; its suffix picks the kind: "
                       + ", ".join(PROGRAM_SUFFIXES))

@@ -181,7 +181,7 @@ def _check_outputs(jobs, image: str, mask: str, out: str) -> None:
 
 def _threshold(text: str) -> int:
   value = int(text)
-  if not 0 <= value <= 254:
+  if not masks.valid_threshold(value):
     raise argparse.ArgumentTypeError(
         f"must be in 0..254 (mask pixels above it are hole), got {value}")
   return value
@@ -190,9 +190,7 @@ def _threshold(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
   parser = argparse.ArgumentParser(
       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--ckpt", default=None,
-                      help="a train.py workdir, its checkpoints/, a step folder "
-                      "or a .msgpack weights file (default: the shipped model)")
+  weights.add_ckpt_argument(parser)
   parser.add_argument("--image", required=True, help="an image or a folder")
   parser.add_argument("--mask", required=True,
                       help="a mask (white = hole) or a folder of masks")

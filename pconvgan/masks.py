@@ -51,7 +51,7 @@ class MaskConfig:
   mix: weights of (paper, box, freeform) for kind 'mix'; evaluation takes
     the kinds with non-zero weight in turn by index.
   folder: directory of mask images (white = hole) for kind 'folder'.
-  threshold: a mask file's pixel counts as hole where it is > threshold (0-255).
+  threshold: a mask file's pixel counts as hole where it is > threshold (0-254).
   """
   kind: str = "paper"
   paper_holes: tuple = PAPER_HOLES
@@ -79,8 +79,9 @@ class MaskConfig:
     if len(self.mix) != len(MIXED) or min(self.mix) < 0 or not sum(self.mix) > 0:
       raise ValueError(f"mask mix must be {len(MIXED)} weights >= 0 of "
                        f"{MIXED} with a positive sum, got {self.mix}")
-    if not 0 <= self.threshold < 255:
-      raise ValueError(f"mask threshold must be in [0, 255), got {self.threshold}")
+    if not valid_threshold(self.threshold):
+      raise ValueError(f"mask threshold must be an integer in 0..254, got "
+                       f"{self.threshold!r}")
     if self.kind == "folder" and not self.folder:
       raise ValueError("mask kind 'folder' needs mask.folder, a directory of "
                        "mask images (white = hole)")
@@ -230,6 +231,12 @@ def load_mask_file(path: str, threshold: int = 127) -> np.ndarray:
     raise FileNotFoundError(f"mask file not found: {path}") from None
   except (OSError, ValueError, SyntaxError) as e:
     raise ValueError(f"cannot read mask file {path}: {e}") from None
+
+
+def valid_threshold(value) -> bool:
+  """Whether ``value`` can binarise mask files: an integer in 0..254 (pixels
+  above it are hole; at 255 nothing would be)."""
+  return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 254
 
 
 RULE = ("mask files: white / non-zero = hole (the brightest channel above "

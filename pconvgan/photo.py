@@ -34,6 +34,7 @@ class Photo:
   icc_profile: bytes | None = None
   exif: bytes | None = None  # orientation reset: the pixels are upright
   jpeg: dict = dataclasses.field(default_factory=dict)  # qtables, subsampling
+  format: str | None = None  # Pillow's name of the file's format, e.g. 'JPEG'
 
 
 def to_uint8(pixels: np.ndarray) -> np.ndarray:
@@ -60,7 +61,7 @@ def read(path) -> Photo:
   freed before the float pixels are made, band by band."""
   with Image.open(path) as image:
     image.load()
-    info = dict(image.info)
+    info, fmt = dict(image.info), image.format
     jpeg = {}
     if image.format == "JPEG":
       jpeg = {"qtables": image.quantization,
@@ -84,7 +85,7 @@ def read(path) -> Photo:
     for i in range(0, samples.shape[0], 256):
       np.multiply(samples[i:i + 256], np.float32(1 / 255), out=pixels[i:i + 256])
   return Photo(pixels, alpha, sixteen, info.get("icc_profile"),
-               exif.tobytes() if len(exif) else None, jpeg)
+               exif.tobytes() if len(exif) else None, jpeg, fmt)
 
 
 def write(path: str, pixels: np.ndarray, like: Photo | None = None) -> None:

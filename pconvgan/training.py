@@ -286,8 +286,7 @@ def _loop(run: RunConfig, config_json: dict, workdir: str, progress: bool,
   bar = _Progress(log, t, step, total, boundaries, progress and primary)
 
   # Every process holds the same sample crops: replicated on the mesh.
-  sample_in = {k: jax.make_array_from_process_local_data(replicated, sample[k])
-               for k in ("image", "mask")}
+  sample_in = _device_batch(sample, replicated)
 
   def write_samples(step):
     out = infer(state.get("g_ema", state["g"]), sample_in["image"],

@@ -114,6 +114,13 @@ def is_weights_file(path: str) -> bool:
   return os.path.isfile(path) and path.endswith(".msgpack")
 
 
+def add_ckpt_argument(parser) -> None:
+  """The ``--ckpt`` option of the command-line tools (for ``load_any``)."""
+  parser.add_argument("--ckpt", default=None,
+                      help="a train.py workdir, its checkpoints/, a step folder "
+                      "or a .msgpack weights file (default: the shipped model)")
+
+
 def load_any(path: str | None) -> tuple[dict, generator.GeneratorConfig, dict,
                                        str, int, str]:
   """(variables, config, run config, name, step, folder) of a weights file,

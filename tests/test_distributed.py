@@ -1,6 +1,22 @@
-"""When train.py starts jax.distributed."""
+"""When train.py starts jax.distributed, and a two-process run against one
+process with two devices."""
 
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+import tiny_config
 from pconvgan import distributed
+from pconvgan import reporting
+from pconvgan import training
 
 
 def test_requested_only_for_several_processes():
@@ -11,22 +27,6 @@ def test_requested_only_for_several_processes():
   assert distributed.requested({"JAX_COORDINATOR_ADDRESS": "host:1234"})
   assert not distributed.requested({"JAX_COORDINATOR_ADDRESS": ""})
 
-
-import json  # pylint: disable=wrong-import-position,wrong-import-order
-import os  # pylint: disable=wrong-import-position,wrong-import-order
-import signal  # pylint: disable=wrong-import-position,wrong-import-order
-import socket  # pylint: disable=wrong-import-position,wrong-import-order
-import subprocess  # pylint: disable=wrong-import-position,wrong-import-order
-import sys  # pylint: disable=wrong-import-position,wrong-import-order
-import time  # pylint: disable=wrong-import-position,wrong-import-order
-
-import jax  # pylint: disable=wrong-import-position
-import numpy as np  # pylint: disable=wrong-import-position
-import pytest  # pylint: disable=wrong-import-position
-
-import tiny_config  # pylint: disable=wrong-import-position
-from pconvgan import reporting  # pylint: disable=wrong-import-position
-from pconvgan import training  # pylint: disable=wrong-import-position
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
