@@ -90,4 +90,5 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.checkpoint_every = 1000  # steps between checkpoints
   config.train.keep_checkpoints = 3  # recent checkpoints kept
   config.train.sample_count = 4  # test images per sample grid
+  config.train.init_from = ""  # weights file or run a new run's generator starts from
   return config

@@ -135,6 +135,20 @@ def init_state(key: jax.Array, image_size: int, g_config, d_config,
   return state
 
 
+def with_generator(state: dict, variables: dict,
+                   g_tx: optax.GradientTransformation) -> dict:
+  """``state`` with its generator (and moving average) set to ``variables``
+  and a fresh generator optimiser state."""
+  g = jax.tree.map(jnp.asarray, variables)
+  if (jax.tree_util.tree_structure(g)
+      != jax.tree_util.tree_structure(state["g"])):
+    raise ValueError("the generator variables do not match the state's")
+  new = dict(state, g=g, g_opt=g_tx.init(g["params"]))
+  if "g_ema" in state:
+    new["g_ema"] = jax.tree.map(jnp.copy, g)
+  return new
+
+
 def ema_decay_at(step, decay: float):
   """The moving average's decay after ``step`` steps: ``decay``, warmed up
   as min(decay, (1 + step) / (10 + step)) so that early averages are not

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import time
 from typing import Any
@@ -26,6 +27,7 @@ from pconvgan import masks
 from pconvgan import reporting
 from pconvgan import steps
 from pconvgan import stopping
+from pconvgan import weights
 from pconvgan import workdir as workdir_lib
 
 # Config sections that must match a checkpoint's for it to be resumed.
@@ -43,6 +45,10 @@ class TrainConfig:
   checkpoint_every: steps between checkpoints (also at every phase boundary).
   keep_checkpoints: how many recent checkpoints are kept.
   sample_count: test images in each sample grid.
+  init_from: a weights file or train.py run whose generator (parameters,
+    batch statistics) a new run starts from, e.g. to run the adversarial
+    phases on a trained generator; ignored when the workdir has a
+    checkpoint to resume. Empty: random initialisation.
   """
   batch_size: int = 16
   phase_steps: tuple = (25_000, 6_000, 94_000)
@@ -51,6 +57,7 @@ class TrainConfig:
   checkpoint_every: int = 1000
   keep_checkpoints: int = 3
   sample_count: int = 4
+  init_from: str = ""
 
   def __post_init__(self):
     if self.batch_size < 1:
@@ -64,6 +71,9 @@ class TrainConfig:
         raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")
     if self.sample_every < 0:
       raise ValueError(f"train.sample_every must be >= 0, got {self.sample_every}")
+    if self.init_from and not os.path.exists(os.path.expanduser(self.init_from)):
+      raise ValueError(f"train.init_from: no weights file or run at "
+                       f"{self.init_from}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -233,6 +243,7 @@ def train(config: Any, workdir: str, *, devices=None, progress: bool = True
 def _train(run: RunConfig, config_json: dict, workdir: str, devices,
            progress: bool, stop: stopping.StopRequest) -> dict:
   t = run.train
+  initial = initial_generator(t.init_from, run.model)
   mesh = steps.make_mesh(devices)
   n_devices = mesh.devices.size
   if t.batch_size % n_devices:
@@ -246,14 +257,31 @@ def _train(run: RunConfig, config_json: dict, workdir: str, devices,
   data_iter = iter(train_loader)
   try:
     return _loop(run, config_json, workdir, progress, stop, mesh, data_iter,
-                 sample)
+                 sample, initial)
   finally:
     data.close_iterator(data_iter)
 
 
+def initial_generator(path: str, model: generator.GeneratorConfig
+                      ) -> dict | None:
+  """The generator variables of ``train.init_from`` (None if empty); refuses
+  weights of another architecture than ``model``, naming both."""
+  if not path:
+    return None
+  variables, config, _, _, step, _ = weights.load_any(os.path.expanduser(path))
+  if config != model:
+    raise ValueError(f"train.init_from: {path} holds a generator of {config}, "
+                     f"the config's model is {model}")
+  print(f"pconvgan: a new run starts from the generator of {path} "
+        f"(step {step})", file=sys.stderr)
+  return variables
+
+
 def _loop(run: RunConfig, config_json: dict, workdir: str, progress: bool,
-          stop: stopping.StopRequest, mesh, data_iter, sample) -> dict:
-  """Resumes from the newest intact checkpoint and runs the phases."""
+          stop: stopping.StopRequest, mesh, data_iter, sample,
+          initial: dict | None = None) -> dict:
+  """Resumes from the newest intact checkpoint (else starts from ``initial``
+  generator variables, if given) and runs the phases."""
   t = run.train
 
   g_tx, d_tx = steps.make_optimizers(run.optim)
@@ -261,6 +289,8 @@ def _loop(run: RunConfig, config_json: dict, workdir: str, progress: bool,
   state = steps.init_state(jax.random.key(run.seed), run.data.image_size,
                            run.model, run.discriminator, g_tx, d_tx,
                            ema=run.optim.ema_decay > 0)
+  if initial is not None:
+    state = steps.with_generator(state, initial, g_tx)
   state = jax.device_put(state, replicated)
   step_fns = steps.make_steps(mesh, g_tx, d_tx, run.model, run.loss,
                               run.optim.ema_decay, run.optim)
