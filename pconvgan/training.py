@@ -264,7 +264,8 @@ def _train(run: RunConfig, config_json: dict, workdir: str, devices,
 
 def initial_generator(path: str, model: generator.GeneratorConfig
                       ) -> dict | None:
-  """The generator variables of ``train.init_from`` (None if empty); refuses
+  """The generator variables of ``train.init_from`` and a name for them
+  (None if it is empty); refuses
   weights of another architecture than ``model``, naming both."""
   if not path:
     return None
@@ -272,9 +273,7 @@ def initial_generator(path: str, model: generator.GeneratorConfig
   if config != model:
     raise ValueError(f"train.init_from: {path} holds a generator of {config}, "
                      f"the config's model is {model}")
-  print(f"pconvgan: a new run starts from the generator of {path} "
-        f"(step {step})", file=sys.stderr)
-  return variables
+  return {"variables": variables, "name": f"{path} (step {step})"}
 
 
 def _loop(run: RunConfig, config_json: dict, workdir: str, progress: bool,
@@ -289,8 +288,6 @@ def _loop(run: RunConfig, config_json: dict, workdir: str, progress: bool,
   state = steps.init_state(jax.random.key(run.seed), run.data.image_size,
                            run.model, run.discriminator, g_tx, d_tx,
                            ema=run.optim.ema_decay > 0)
-  if initial is not None:
-    state = steps.with_generator(state, initial, g_tx)
   state = jax.device_put(state, replicated)
   step_fns = steps.make_steps(mesh, g_tx, d_tx, run.model, run.loss,
                               run.optim.ema_decay, run.optim)
@@ -304,6 +301,11 @@ def _loop(run: RunConfig, config_json: dict, workdir: str, progress: bool,
                             data_iter)
   if restored is not None:
     state = restored
+  elif initial is not None:
+    print(f"pconvgan: a new run starts from the generator of "
+          f"{initial['name']}", file=sys.stderr)
+    state = jax.device_put(
+        steps.with_generator(state, initial["variables"], g_tx), replicated)
   step = int(start or 0)
   total = sum(t.phase_steps)
   boundaries = {t.phase_steps[0], t.phase_steps[0] + t.phase_steps[1], total}

@@ -14,6 +14,7 @@ from pconvgan import data
 from pconvgan import reporting
 from pconvgan import steps
 from pconvgan import training
+from pconvgan import weights
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ONE_DEVICE = jax.devices()[:1]
@@ -174,6 +175,45 @@ def test_resuming_after_a_data_change_restarts_only_the_data_order(
   assert "config.data changed since checkpoint 2 (seed: 0 -> 7)" in err
   assert f"resumed from {tmp_path}/checkpoints/2" in err
   assert record["step"] == 3
+
+
+def test_a_new_run_starts_from_the_generator_of_init_from(
+    tmp_path, tiny_checkpoint, capsys):
+  trained, model, _, _, _, _ = weights.load_any(tiny_checkpoint)
+  file = str(tmp_path / "trained.msgpack")
+  weights.save(file, trained, model)
+  config = tiny_config.get_config()
+  config.optim.ema_decay = 0.99
+  config.train.phase_steps = (0, 2, 0)  # discriminators only: G unchanged
+  config.train.init_from = file
+  workdir = str(tmp_path / "run")
+  training.train(config, workdir, devices=ONE_DEVICE, progress=False)
+  assert f"starts from the generator of {file}" in capsys.readouterr().err
+  got, _, _, _ = checkpoint.load_generator(workdir)  # the moving average
+  random = steps.init_state(jax.random.key(config.seed), 32, model,
+                            training.parse_config(config).discriminator,
+                            *steps.make_optimizers(config.optim))["g"]
+  for want, have in zip(jax.tree.leaves(trained), jax.tree.leaves(got)):
+    np.testing.assert_array_equal(np.asarray(have), want)
+  assert any(not np.array_equal(a, b) for a, b in
+             zip(jax.tree.leaves(trained), jax.tree.leaves(random)))
+  # A resumed run continues from its checkpoint, not from init_from.
+  config.train.phase_steps = (1, 2, 0)
+  config.train.init_from = str(tmp_path / "trained.msgpack")
+  training.train(config, workdir, devices=ONE_DEVICE, progress=False)
+  assert "starts from" not in capsys.readouterr().err
+  # Another architecture, or no file, is refused by name before any work.
+  config = tiny_config.get_config()
+  config.model.width = 0.25
+  config.train.init_from = file
+  with pytest.raises(ValueError, match=r"train.init_from: .*trained.msgpack "
+                                       r"holds a generator of .*width=0.125"):
+    training.train(config, str(tmp_path / "other"), devices=ONE_DEVICE,
+                   progress=False)
+  config.train.init_from = str(tmp_path / "missing.msgpack")
+  with pytest.raises(ValueError, match="train.init_from: no weights file or "
+                                       "run at .*missing.msgpack"):
+    training.parse_config(config)
 
 
 def test_metrics_log_drops_records_past_the_resumed_step(tmp_path):
