@@ -3,16 +3,17 @@
 Inside ``forms()``, traced for the CPU, the layers take these forms: same
 values as XLA's own (up to float summation order), different work.
 
-- strided convolutions compute their input gradient per phase of the input,
-  without the zeros of XLA's input-dilated convolution (``strided_conv``);
+- strided convolutions compute their input gradient in polyphase form (one
+  stride-1 convolution per pixel parity of the input), without the zeros of
+  XLA's input-dilated convolution (``strided_conv``);
 - batch norm in training has a closed-form VJP whose channel sums are
   matrix-vector products (``batch_norm_train``).
 
 Both are custom VJPs, so forward-mode differentiation (jax.jvp,
 jax.hessian) of what is traced inside fails: the training steps use them,
-the public API does not. On other backends ``active()`` is False and
-nothing changes. ``xla_options()`` gives the compiler options the training
-steps are jitted with on CPU.
+the public API does not. ``steps.make_steps`` decides, from the devices of
+its mesh, whether the steps are traced inside ``forms()`` and compiled with
+``xla_options()``; nothing here looks at the backend.
 """
 
 from __future__ import annotations
@@ -27,28 +28,27 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-_DIMS = ("NHWC", "HWIO", "NHWC")
+from pconvgan import conv
+
 _ENABLED = contextvars.ContextVar("cpu_training_forms", default=False)
 
 # XLA's CPU backend hands convolutions and matrix products to YNNPACK by
-# default. On a 2-core x86 CPU (AVX2) its convolutions ran the generator's
-# layers 1.2 to 8x slower than XLA's own (Eigen) ones, weight gradients most
-# (192 -> 64 channels at 64x64: 11 against 100 GFLOP/s), while its matrix
-# products were 15% faster: the training steps keep it for products only.
+# default. On the development CPU its convolutions ran the generator's
+# layers slower than XLA's own (Eigen) ones, while its matrix products were
+# faster (docs/performance.md): the training steps keep it for products only.
 _XLA_CPU_OPTIONS = {
     "xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
 
-# Below this many input channels, the phases' convolutions have too few
+# Below this many input channels, the polyphase convolutions have too few
 # outputs to run well on XLA's CPU backend; the space-to-depth form's input
-# gradient is faster there (5x5 stride 2, 128x128 -> 32 channels, batch 16,
-# space-to-depth against phases: 3 input channels 8.5 against 26.0 ms,
-# 8: 12.0 against 18.5, 16: 20.4 against 19.9).
-_PHASES_MIN_CHANNELS = 16
+# gradient is faster there (measured in docs/performance.md).
+_POLYPHASE_MIN_CHANNELS = 16
 
 
 @contextlib.contextmanager
 def forms(enabled: bool = True):
-  """Within this context, layers traced for the CPU take this module's forms."""
+  """Within this context, layers traced take this module's forms (meant for
+  programs compiled for CPU devices)."""
   token = _ENABLED.set(enabled)
   try:
     yield
@@ -57,35 +57,22 @@ def forms(enabled: bool = True):
 
 
 def enabled() -> bool:
-  """Whether the context asks for this module's forms (on any backend)."""
+  """Whether layers traced now take this module's forms."""
   return _ENABLED.get()
-
-
-def active() -> bool:
-  """Whether layers traced now take this module's forms: asked for, on CPU."""
-  return _ENABLED.get() and jax.default_backend() == "cpu"
 
 
 @functools.cache
 def xla_options() -> dict | None:
-  """Compiler options for jitting the training steps on this backend: on CPU,
+  """Compiler options for jitting the training steps for CPU devices:
   _XLA_CPU_OPTIONS if this jaxlib knows them (checked by compiling a probe
-  once), else None; None elsewhere."""
-  if jax.default_backend() != "cpu":
-    return None
+  for the CPU once), else None."""
+  probe = jax.device_put(jnp.zeros(()), jax.devices("cpu")[0])
   try:
     jax.jit(lambda x: x + 1, compiler_options=_XLA_CPU_OPTIONS).lower(
-        jnp.zeros(())).compile()
+        probe).compile()
   except Exception:  # pylint: disable=broad-except
     return None  # an option this jaxlib does not have: XLA's defaults
   return dict(_XLA_CPU_OPTIONS)
-
-
-def xla_conv(x, kernel, stride, padding):
-  """XLA's convolution of NHWC ``x`` with an HWIO kernel: ``padding`` is
-  ((top, bottom), (left, right)) or "VALID"."""
-  return lax.conv_general_dilated(x, kernel, (stride, stride), padding,
-                                  dimension_numbers=_DIMS)
 
 
 def space_to_depth_conv(x, kernel, stride, padding):
@@ -109,12 +96,13 @@ def space_to_depth_conv(x, kernel, stride, padding):
   blocks = blocks.reshape(b, hp // s, wp // s, s * s * c)
   kp = jnp.pad(kernel, ((0, s * ah - kh), (0, s * aw - kw), (0, 0), (0, 0)))
   kp = kp.reshape(ah, s, aw, s, c, o).transpose(0, 2, 1, 3, 4, 5)
-  return xla_conv(blocks, kp.reshape(ah, aw, s * s * c, o), 1, "VALID")
+  return conv.conv2d(blocks, kp.reshape(ah, aw, s * s * c, o), 1, "VALID")
 
 
-def input_gradient_phases(dy, kernel, x_shape, stride, padding):
-  """The input gradient of the strided convolution as stride x stride
-  stride-1 convolutions of ``dy``, one per phase of the input.
+def input_gradient_polyphase(dy, kernel, x_shape, stride, padding):
+  """The input gradient of the strided convolution in polyphase form:
+  stride x stride stride-1 convolutions of ``dy``, one per phase (pixel
+  parity, for stride 2) of the input.
 
   Input pixel stride * m + p (per axis) is read by kernel tap t of output
   m + (p + pad - t) / stride for the taps t = p + pad (mod stride): each
@@ -150,7 +138,7 @@ def input_gradient_phases(dy, kernel, x_shape, stride, padding):
       window = dyp[:, r:r + n[0] + len(row_taps) - 1,
                    q:q + n[1] + len(col_taps) - 1]
       sub = transposed[np.array(row_taps)][:, np.array(col_taps)]
-      phases.append(xla_conv(window, sub, 1, "VALID"))
+      phases.append(conv.conv2d(window, sub, 1, "VALID"))
   # Interleave: input pixel (s*i + p, s*j + q) is phase (p, q) at (i, j).
   dx = jnp.stack(phases, 0).reshape(s, s, b, *n, c)
   dx = dx.transpose(2, 3, 0, 4, 1, 5).reshape(b, s * n[0], s * n[1], c)
@@ -159,25 +147,25 @@ def input_gradient_phases(dy, kernel, x_shape, stride, padding):
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
 def strided_conv(x, kernel, stride, padding):
-  """xla_conv(x, kernel, stride, padding) with XLA's weight gradient and the
-  input gradient by phases (or, for under _PHASES_MIN_CHANNELS input
+  """conv.conv2d(x, kernel, stride, padding) with XLA's weight gradient and
+  the polyphase input gradient (or, for under _POLYPHASE_MIN_CHANNELS input
   channels, that of space_to_depth_conv)."""
-  return xla_conv(x, kernel, stride, padding)
+  return conv.conv2d(x, kernel, stride, padding)
 
 
 def _strided_conv_fwd(x, kernel, stride, padding):
-  return xla_conv(x, kernel, stride, padding), (x, kernel)
+  return conv.conv2d(x, kernel, stride, padding), (x, kernel)
 
 
 def _strided_conv_bwd(stride, padding, residuals, dy):
   x, kernel = residuals
-  if x.shape[-1] >= _PHASES_MIN_CHANNELS:
-    dx = input_gradient_phases(dy, kernel, x.shape, stride, padding)
+  if x.shape[-1] >= _POLYPHASE_MIN_CHANNELS:
+    dx = input_gradient_polyphase(dy, kernel, x.shape, stride, padding)
   else:
     _, input_vjp = jax.vjp(
         lambda x: space_to_depth_conv(x, kernel, stride, padding), x)
     (dx,) = input_vjp(dy)
-  _, kernel_vjp = jax.vjp(lambda k: xla_conv(x, k, stride, padding), kernel)
+  _, kernel_vjp = jax.vjp(lambda k: conv.conv2d(x, k, stride, padding), kernel)
   return dx, kernel_vjp(dy)[0]
 
 
@@ -188,10 +176,9 @@ def channel_sums(x: jax.Array) -> jax.Array:
   """Per-channel sums of an NHWC array: a row of ones times the array seen
   as (N / k, k * C), then a sum over the k partial sums of each channel.
 
-  XLA's CPU reduction over the leading axes ran 2.5 to 8x slower than this
-  product (16x64x64x64: 4.5 against 0.65 ms), and summing k partial sums
-  keeps the error at or below the reduction's (2.7e-7 against 9.4e-7
-  relative there)."""
+  XLA's CPU reduction over the leading axes ran slower than this product
+  (docs/performance.md), and summing k partial sums keeps the error at or
+  below the reduction's."""
   c = x.shape[-1]
   k = math.gcd(x.size // c, 64)
   rows = x.reshape(-1, k * c)

@@ -27,7 +27,6 @@ import jax
 import jax.numpy as jnp
 
 from pconvgan import checks
-from pconvgan import cpu_training
 from pconvgan import layers
 
 GLOBAL = (32, 64, 64, 128, 128)
@@ -132,18 +131,17 @@ def apply_discriminator(params: dict, images: jax.Array) -> jax.Array:
   Whether the local discriminators are used follows from ``params``.
   """
   checks.check_image(images, name="images")
-  return _apply_discriminator(params, images,
-                              cpu_training.enabled())
+  return _apply_discriminator(params, images)
 
 
-@functools.partial(jax.jit, static_argnums=2)
-def _apply_discriminator(params: dict, images: jax.Array,
-                         cpu_forms: bool) -> jax.Array:
-  with cpu_training.forms(cpu_forms):
-    return _discriminator_forward(params, images)
+@jax.jit
+def _apply_discriminator(params: dict, images: jax.Array) -> jax.Array:
+  return forward(params, images)
 
 
-def _discriminator_forward(params: dict, images: jax.Array) -> jax.Array:
+def forward(params: dict, images: jax.Array) -> jax.Array:
+  """apply_discriminator's computation, unjitted: for tracing inside other
+  programs (the training steps)."""
   images, unbatched = checks.as_batch(images)
   images = images.astype(jnp.float32)
   names = [n for n in ("global", "local_left", "local_right") if n in params]

@@ -50,7 +50,7 @@ def inpaint_function(variables: dict, config: Any = None
 
   def inpaint(image, mask):
     known = (mask > 0.5).astype(jnp.float32)
-    output = generator._generator_forward(variables, image, known, False, cfg)  # pylint: disable=protected-access
+    output = generator.forward(variables, image, known, False, cfg)
     return generator.composite(output, image, known)
   return inpaint
 

@@ -24,7 +24,6 @@ import jax.numpy as jnp
 from jax import lax
 
 from pconvgan import checks
-from pconvgan import cpu_training
 from pconvgan import layers
 
 # (kernel size, filters) of the stride-2 encoder layers.
@@ -137,18 +136,18 @@ def apply_generator(variables: dict, image: jax.Array, mask: jax.Array, *,
   _check_variables(variables)
   checks.check_image(image)
   checks.check_mask(mask, image)
-  return _apply_generator(variables, image, mask, train, cfg,
-                          cpu_training.enabled())
+  return _apply_generator(variables, image, mask, train, cfg)
 
 
-@functools.partial(jax.jit, static_argnums=(3, 4, 5))
-def _apply_generator(variables, image, mask, train: bool, cfg: GeneratorConfig,
-                     cpu_forms: bool):
-  with cpu_training.forms(cpu_forms):
-    return _generator_forward(variables, image, mask, train, cfg)
+@functools.partial(jax.jit, static_argnums=(3, 4))
+def _apply_generator(variables, image, mask, train: bool, cfg: GeneratorConfig):
+  return forward(variables, image, mask, train, cfg)
 
 
-def _generator_forward(variables, image, mask, train, cfg):
+def forward(variables: dict, image: jax.Array, mask: jax.Array, train: bool,
+            cfg: GeneratorConfig):
+  """apply_generator's computation, unchecked and unjitted: for tracing
+  inside other programs (the training steps, the exported program)."""
   image, unbatched = checks.as_batch(image)
   mask, _ = checks.as_batch(mask)
   image = image.astype(jnp.float32)

@@ -16,41 +16,22 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from pconvgan import conv as conv_lib
 from pconvgan import cpu_training
 
-def same_padding(size: int, kernel_size: int, stride: int) -> tuple[int, int]:
-  """(low, high) padding giving ceil(size / stride) outputs, window centred.
-
-  A symbolic ``size`` (jax.export, ONNX export) is taken to be a multiple of
-  ``stride``, as the generator's sizes are; the padding then does not depend
-  on it.
-  """
-  if not isinstance(size, (int, np.integer)):
-    size = stride * kernel_size  # any multiple of stride gives the same padding
-  out = -(-size // stride)
-  total = max((out - 1) * stride + kernel_size - size, 0)
-  low = min((kernel_size - 1) // 2, total)
-  return low, total - low
-
-
-def _padding(x_shape, kernel_shape, stride):
-  return (same_padding(x_shape[1], kernel_shape[0], stride),
-          same_padding(x_shape[2], kernel_shape[1], stride))
-
-
-def _xla_conv(x, kernel, stride):
-  return cpu_training.xla_conv(x, kernel, stride,
-                               _padding(x.shape, kernel.shape, stride))
+# Re-exported: the padding rule of every convolution here.
+same_padding = conv_lib.same_padding
 
 
 def _conv(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
-  """Zero-padded 'same-centred' convolution. Inside cpu_training.forms on
-  CPU, strided convolutions take cpu_training.strided_conv's gradients;
-  elsewhere (cuDNN on GPU, the public API) XLA's own."""
-  if stride > 1 and cpu_training.active():
-    return cpu_training.strided_conv(x, kernel, stride,
-                                     _padding(x.shape, kernel.shape, stride))
-  return _xla_conv(x, kernel, stride)
+  """Zero-padded 'same-centred' convolution. Traced inside
+  cpu_training.forms (the training steps built for CPU devices), strided
+  convolutions take cpu_training.strided_conv's gradients; elsewhere XLA's
+  own."""
+  if stride > 1 and cpu_training.enabled():
+    return cpu_training.strided_conv(
+        x, kernel, stride, conv_lib.same_paddings(x.shape, kernel.shape, stride))
+  return conv_lib.same_conv2d(x, kernel, stride)
 
 
 def conv(x: jax.Array, kernel: jax.Array, bias: jax.Array | None,
@@ -61,9 +42,9 @@ def conv(x: jax.Array, kernel: jax.Array, bias: jax.Array | None,
 
 
 @functools.cache
-def _upsampling_phases(kernel_size: int) -> tuple[tuple[int, int], np.ndarray]:
+def _subpixel_taps(kernel_size: int) -> tuple[tuple[int, int], np.ndarray]:
   """How a k-tap 'same' convolution of a 2x nearest-upsampled axis reads the
-  low-resolution axis: output 2i + p (phase p) sees low pixels
+  low-resolution axis: output 2i + p (sub-pixel position p) sees low pixels
   i + starts[p] + a, a < w, with taps summed by taps[p] (w x k, 0/1)."""
   low_pad = (kernel_size - 1) // 2
   offsets = [[(p + i - low_pad) // 2 for i in range(kernel_size)] for p in (0, 1)]
@@ -79,31 +60,31 @@ def _upsampling_phases(kernel_size: int) -> tuple[tuple[int, int], np.ndarray]:
 def _upsampled_conv(low: jax.Array, kernel: jax.Array) -> jax.Array:
   """_conv(upsample_nearest(low), kernel) at stride 1, without the upsampled array.
 
-  Upsampling repeats each pixel, so for each of the four output phases (row
-  and column parity) the k x k kernel reduces to a (k+1)/2 square one on
+  Upsampling repeats each pixel, so for each of the four sub-pixel positions of
+  the output (row and column parity) the k x k kernel reduces to a (k+1)/2 square one on
   ``low``, its taps summed where they read the same pixel (2x2 for k = 3: 16
   products per output pixel and channel pair instead of 36). Wide outputs
-  run the four phases as one matrix product of each window's pixels
+  run the four positions as one matrix product of each window's pixels
   (im2col, 4 C_in per low pixel); narrow ones (4 C_out < C_in, the last
   decoder layer) multiply each low pixel by every tap first and sum shifted
   products (16 C_out per low pixel), whichever moves fewer bytes.
   """
   kh, kw, c, o = kernel.shape
-  (rows, row_taps), (cols, col_taps) = (_upsampling_phases(kh),
-                                        _upsampling_phases(kw))
-  # phase_kernel[a, d, :, p, q]: the tap at window offset (a, d) of phase (p, q).
-  phase_kernel = jnp.einsum("pai,qdj,ijco->adcpqo", row_taps, col_taps, kernel)
+  (rows, row_taps), (cols, col_taps) = (_subpixel_taps(kh),
+                                        _subpixel_taps(kw))
+  # subpixel_kernel[a, d, :, p, q]: the tap at window offset (a, d) of position (p, q).
+  subpixel_kernel = jnp.einsum("pai,qdj,ijco->adcpqo", row_taps, col_taps, kernel)
   b, h, w, _ = low.shape
-  wh, ww = phase_kernel.shape[:2]
+  wh, ww = subpixel_kernel.shape[:2]
   lo_h, lo_w = -min(rows), -min(cols)
   if 4 * o < c:
     z = jnp.dot(low.reshape(-1, c),
-                jnp.moveaxis(phase_kernel, 2, 0).reshape(c, -1))
+                jnp.moveaxis(subpixel_kernel, 2, 0).reshape(c, -1))
     z = jnp.pad(z.reshape(b, h, w, wh, ww, 2, 2, o),
                 ((0, 0), (lo_h, max(rows) + wh - 1), (lo_w, max(cols) + ww - 1))
                 + ((0, 0),) * 5)
 
-    def phase(p, q):
+    def subpixel(p, q):
       return sum(z[:, rows[p] + a + lo_h:rows[p] + a + lo_h + h,
                    cols[q] + d + lo_w:cols[q] + d + lo_w + w, a, d, p, q]
                  for a in range(wh) for d in range(ww))
@@ -114,16 +95,16 @@ def _upsampled_conv(low: jax.Array, kernel: jax.Array) -> jax.Array:
     windows = jnp.concatenate([xp[:, a:a + out_h, d:d + out_w]
                                for a in range(wh) for d in range(ww)], -1)
     y = jnp.dot(windows.reshape(-1, wh * ww * c),
-                phase_kernel.reshape(wh * ww * c, 4 * o))
+                subpixel_kernel.reshape(wh * ww * c, 4 * o))
     y = y.reshape(b, out_h, out_w, 2, 2, o)
 
-    def phase(p, q):
+    def subpixel(p, q):
       return y[:, rows[p] + lo_h:rows[p] + lo_h + h,
                cols[q] + lo_w:cols[q] + lo_w + w, p, q]
-  # Interleave: output pixel (2i + p, 2j + q) is phase (p, q) at (i, j).
-  phases = jnp.stack([jnp.stack([phase(p, q) for q in (0, 1)], 3)
+  # Interleave: output pixel (2i + p, 2j + q) is position (p, q) at (i, j).
+  positions = jnp.stack([jnp.stack([subpixel(p, q) for q in (0, 1)], 3)
                       for p in (0, 1)], 2)
-  return phases.reshape(b, 2 * h, 2 * w, o)
+  return positions.reshape(b, 2 * h, 2 * w, o)
 
 
 def upsampled_concat_conv(low: jax.Array, high: jax.Array | None,
@@ -242,7 +223,7 @@ def batch_norm(x: jax.Array, params: dict, stats: dict, *, train: bool,
   of the global batch.
   """
   n = x.shape[0] * x.shape[1] * x.shape[2]
-  if train and cpu_training.active():
+  if train and cpu_training.enabled():
     y, mean, var = cpu_training.batch_norm_train(x, params["scale"],
                                                  params["bias"], eps)
     return y, _moved_stats(stats, mean, var, n, momentum)

@@ -169,16 +169,15 @@ def update_ema(state: dict, decay: float) -> dict:
 
 
 def _generate(g_params, batch_stats, image, mask, g_config):
-  return generator.apply_generator(
-      {"params": g_params, "batch_stats": batch_stats}, image, mask, train=True,
-      config=g_config)
+  return generator.forward({"params": g_params, "batch_stats": batch_stats},
+                           image, mask, True, g_config)
 
 
 def _discriminator_update(state, image, fake, d_tx):
   """One Adam step of the discriminators on L_D; returns (d, d_opt, metrics)."""
   def loss_fn(d_params):
-    real_logits = discriminator.apply_discriminator(d_params, image)
-    fake_logits = discriminator.apply_discriminator(d_params, fake)
+    real_logits = discriminator.forward(d_params, image)
+    fake_logits = discriminator.forward(d_params, fake)
     loss = losses.discriminator_loss(real_logits, fake_logits)
     return loss, (real_logits, fake_logits)
   (loss, (real, fake_l)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
@@ -244,7 +243,7 @@ def joint_step(state: dict, batch: dict, *, g_tx, d_tx, g_config, loss_config,
     terms = losses.reconstruction_terms(out, image, mask,
                                         loss_config.valid_weight,
                                         loss_config.l1_weight)
-    logits = discriminator.apply_discriminator(d, generator.composite(out, image, mask))
+    logits = discriminator.forward(d, generator.composite(out, image, mask))
     terms["adv"] = losses.adversarial_loss(logits)
     return terms["rec"] + loss_config.adv_weight * terms["adv"], terms
 
@@ -277,10 +276,12 @@ def make_steps(mesh: Mesh, g_tx, d_tx, g_config, loss_config,
 
   The state is replicated over the mesh and donated; the batch is sharded
   along its first axis, so batch norm and the losses see the global batch.
-  On CPU the steps are compiled with cpu_training.xla_options and traced
-  with cpu_training.forms (faster there, same values). Compiler options are
-  allowed on top-level jits only: call the steps directly, not inside
-  another ``jax.jit`` (wrap ``generator_step`` and friends instead).
+  Here, and only here, the backend decides the form of the steps: for a mesh
+  of CPU devices they are traced with cpu_training.forms and compiled with
+  cpu_training.xla_options (faster there, same values); for any other
+  devices they are plain jits. Compiler options are allowed on top-level
+  jits only: call the steps directly, not inside another ``jax.jit`` (wrap
+  ``generator_step`` and friends instead).
   """
   g_config = checks.as_config(generator.GeneratorConfig, g_config)
   loss_config = checks.as_config(LossConfig, loss_config)
@@ -298,12 +299,19 @@ def make_steps(mesh: Mesh, g_tx, d_tx, g_config, loss_config,
                                  ema_decay=ema_decay,
                                  optim_config=optim_config),
   }
-  return {name: jax.jit(_with_cpu_training_forms(fn),
+  on_cpu = uses_cpu_forms(mesh)
+  return {name: jax.jit(_with_cpu_training_forms(fn) if on_cpu else fn,
                         in_shardings=(replicated, batch),
                         out_shardings=(replicated, replicated),
                         donate_argnums=0,
-                        compiler_options=cpu_training.xla_options())
+                        compiler_options=(cpu_training.xla_options() if on_cpu
+                                          else None))
           for name, fn in fns.items()}
+
+
+def uses_cpu_forms(mesh: Mesh) -> bool:
+  """Whether steps for ``mesh`` take the CPU forms: its devices are CPUs."""
+  return {d.platform for d in mesh.devices.flat} == {"cpu"}
 
 
 def _with_cpu_training_forms(fn: Callable) -> Callable:

@@ -241,7 +241,7 @@ def test_upsample_first_refuses_strides():
 @pytest.mark.parametrize("cpu_forms", [False, True])
 def test_batch_norm_train_and_inference(cpu_forms):
   """Against NumPy, in the public form and in the training steps' CPU form
-  (cpu_training.batch_norm_train; the same as the public one off the CPU)."""
+  (cpu_training.batch_norm_train)."""
   rng = np.random.default_rng(7)
   x = rng.normal(2.0, 3.0, size=(4, 5, 5, 2)).astype(np.float32)
   params = {"scale": np.array([1.0, 2.0], np.float32),
