@@ -26,10 +26,8 @@ from absl import logging
 from ml_collections import config_flags
 
 from pconvgan import checkpoint
-from pconvgan import checks
 from pconvgan import data
 from pconvgan import evaluation
-from pconvgan import masks
 from pconvgan import reporting
 
 _CKPT = flags.DEFINE_multi_string(
@@ -58,25 +56,6 @@ _BASELINES = flags.DEFINE_list(
 _LPIPS = flags.DEFINE_bool("lpips", True, "Compute LPIPS (AlexNet).")
 
 
-def test_set(run_config: dict):
-  """(paths, DataConfig, mask config) from the flags and the run's config."""
-  if "data" not in run_config and not _DATA.value:
-    raise ValueError("--data DIR is needed: the model to evaluate names no "
-                     "test set of its own")
-  data_cfg = checks.as_config(data.DataConfig, dict(run_config.get("data", {})))
-  mask_cfg = dict(run_config.get("mask", {}))
-  if _MASKS.value in masks.KINDS[:-1]:
-    mask_cfg["kind"] = _MASKS.value
-  elif _MASKS.value:
-    mask_cfg.update(kind="folder", folder=_MASKS.value)
-  checks.as_config(masks.MaskConfig, mask_cfg)  # refuse bad masks early
-  paths = (data.list_images(_DATA.value) if _DATA.value
-           else data.split_sources(data_cfg)[1])
-  if _LIMIT.value:
-    paths = paths[:_LIMIT.value]
-  return paths, data_cfg, mask_cfg
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -86,7 +65,8 @@ def main(argv):
     run_config = models[0].run_config
     if _CONFIG.value is not None:
       run_config = checkpoint.config_to_json(_CONFIG.value)
-    paths, data_cfg, mask_cfg = test_set(run_config)
+    paths, data_cfg, mask_cfg = evaluation.test_images(
+        run_config, _DATA.value, _MASKS.value, _LIMIT.value)
     loader = data.make_loader(
         paths, batch_size=_BATCH.value, image_size=data_cfg.image_size,
         mask_config=mask_cfg, train=False, mask_seed=_MASK_SEED.value,

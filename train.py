@@ -14,6 +14,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from pconvgan import checkpoint
+from pconvgan import config as config_lib
 from pconvgan import distributed
 from pconvgan import stopping
 from pconvgan import training
@@ -39,7 +40,7 @@ def main(argv):
   workdir = _WORKDIR.value or os.path.join(
       "runs", os.path.splitext(os.path.basename(flags.FLAGS["config"].config_filename))[0])
   try:
-    training.parse_config(config)  # refuse a bad config before any work
+    config_lib.parse(config)  # refuse a bad config before any work
     result = training.train(config, workdir)
   except stopping.Stopped as e:
     message, code = f"train.py: {e}", 128 + e.signum

@@ -1,6 +1,8 @@
-"""What the benchmark scripts share: their common command-line arguments."""
+"""What the benchmark scripts share: command-line arguments and timing."""
 
 import argparse
+import statistics
+import time
 
 
 def parser(description: str, repeats: int = 4) -> argparse.ArgumentParser:
@@ -13,3 +15,31 @@ def parser(description: str, repeats: int = 4) -> argparse.ArgumentParser:
   p.add_argument("--repeats", type=int, default=repeats,
                  help="timed runs after warm-up (the median is printed)")
   return p
+
+
+def seconds(run) -> float:
+  """Wall-clock seconds of one call of ``run()`` (which blocks until done)."""
+  start = time.perf_counter()
+  run()
+  return time.perf_counter() - start
+
+
+def timed(fn, *args, repeats: int):
+  """(compile seconds, list of run seconds) of a jitted ``fn``."""
+  import jax  # pylint: disable=import-outside-toplevel
+  compile_s = seconds(lambda: jax.block_until_ready(fn(*args)))
+  return compile_s, [seconds(lambda: jax.block_until_ready(fn(*args)))
+                     for _ in range(repeats)]
+
+
+def median_rate(batch: int, runs) -> float:
+  """Images/s of the median of ``runs`` (seconds per batch)."""
+  return batch / statistics.median(runs)
+
+
+def paper_masks(batch: int, size: int):
+  """(batch, size, size, 1) masks with the paper's two holes (1 = known)."""
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  from pconvgan import masks  # pylint: disable=import-outside-toplevel
+  mask = masks.paper_mask(size, size).reshape(1, size, size, 1)
+  return np.repeat(mask.astype(np.float32), batch, axis=0)

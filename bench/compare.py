@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import time
 
 import numpy as np
 
@@ -41,7 +40,7 @@ def sgemm_peak(n: int = 2048, repeats: int = 5) -> float:
   """Best GFLOP/s of an n x n float32 matrix product with NumPy."""
   a = np.random.default_rng(0).random((n, n), np.float32)
   a @ a
-  best = min(train_speed.timed(lambda: a @ a) for _ in range(repeats))
+  best = min(common.seconds(lambda: a @ a) for _ in range(repeats))
   return 2 * n ** 3 / best / 1e9
 
 
@@ -88,8 +87,8 @@ def main() -> None:
   for phase, (run, *_) in jax_runners.items():
     jax_runs, torch_runs = [], []
     for _ in range(args.repeats):
-      jax_runs.append(train_speed.timed(run))
-      torch_runs.append(train_speed.timed(torch_runners[phase]))
+      jax_runs.append(common.seconds(run))
+      torch_runs.append(common.seconds(torch_runners[phase]))
     ours[phase] = args.batch / statistics.median(jax_runs)
     theirs[phase] = args.batch / statistics.median(torch_runs)
   if not on_gpu:

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 
+import common
 import numpy as np
 
 # Other 12-megapixel formats (W, H), for the recompilation count.
@@ -82,7 +83,7 @@ def model_calls(sizes, repeats: int) -> None:
   print("|---|---|---|")
   for s in sizes:
     image = jax.random.uniform(jax.random.key(1), (1, s, s, 3))
-    mask = jnp.ones((1, s, s, 1)).at[:, s // 4:3 * s // 4, s // 16:s // 4].set(0)
+    mask = jnp.asarray(common.paper_masks(1, s))
     start = time.perf_counter()
     jax.block_until_ready(fill(variables, image, mask))
     first = time.perf_counter() - start

@@ -20,6 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 
 from pconvgan import data  # pylint: disable=wrong-import-position
+import common  # pylint: disable=wrong-import-position
 import model_speed  # pylint: disable=wrong-import-position
 
 
@@ -47,7 +48,7 @@ def main() -> None:
   paths = data.list_images(data.demo_folder())
 
   name, step, step_args = model_speed.generator_benchmarks(args.batch, args.size)[1]
-  _, runs = model_speed.timed(step, *step_args, repeats=3)
+  _, runs = common.timed(step, *step_args, repeats=3)
   step_rate = args.batch / statistics.median(runs)
 
   print(f"batch {args.batch}, {args.size}x{args.size}, {args.masks} masks, "

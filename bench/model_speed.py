@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import platform
 import statistics
-import time
 
 import common
 import jax
@@ -23,28 +22,13 @@ import pconvgan
 from pconvgan import losses
 
 
-def timed(fn, *args, repeats: int):
-  """(compile seconds, list of run seconds) of a jitted ``fn``."""
-  t = time.perf_counter()
-  jax.block_until_ready(fn(*args))
-  compile_s = time.perf_counter() - t
-  runs = []
-  for _ in range(repeats):
-    t = time.perf_counter()
-    jax.block_until_ready(fn(*args))
-    runs.append(time.perf_counter() - t)
-  return compile_s, runs
-
-
 def generator_benchmarks(batch: int, size: int, width: float = 1.0):
   """[(name, jitted fn, args)] for the forward pass and the generator step."""
   key = jax.random.key(0)
   variables = pconvgan.init(key, {"width": width})
   shape = (batch, size, size)
   images = jax.random.uniform(key, shape + (3,))
-  s = size
-  masks = jnp.ones(shape + (1,)).at[:, s // 4:3 * s // 4, s // 16:s // 4].set(0)
-  masks = masks.at[:, 5 * s // 16:11 * s // 16, s // 2:7 * s // 8].set(0)
+  masks = jnp.asarray(common.paper_masks(batch, size))
   tx = optax.adam(1e-3)
   opt_state = tx.init(variables["params"])
 
@@ -78,7 +62,7 @@ def main() -> None:
         f"parameters, batch {args.batch}, {s}x{s}, median of {args.repeats}")
   print(f"{'what':<28}{'compile s':>10}{'step ms':>10}{'images/s':>10}")
   for name, fn, fargs in benchmarks:
-    compile_s, runs = timed(fn, *fargs, repeats=args.repeats)
+    compile_s, runs = common.timed(fn, *fargs, repeats=args.repeats)
     step = statistics.median(runs)
     print(f"{name:<28}{compile_s:>10.1f}{step * 1e3:>10.0f}{args.batch / step:>10.2f}")
 

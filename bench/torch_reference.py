@@ -3,14 +3,13 @@
 Needs PyTorch (``pip install torch``; the CPU build, or a CUDA one to compare
 on a GPU), which pconvgan itself does not use. Mirrors pconvgan's layer
 sizes, partial-convolution definition, batch-norm placement, losses and the
-three step types, in channels_last memory format. ``phase_rates`` times each step; ``bench/compare.py`` prints
+three step types, in channels_last memory format. ``torch_phase_rates`` times each step; ``bench/compare.py`` prints
 them beside pconvgan's.
 """
 
 from __future__ import annotations
 
-import statistics
-import time
+import common
 
 import torch
 import torch.nn.functional as F
@@ -191,18 +190,12 @@ def phase_runners(batch=16, size=128, width=1.0, device="cpu") -> dict:
   return runners
 
 
-def phase_rates(batch=16, size=128, width=1.0, repeats=4) -> dict:
+def torch_phase_rates(batch=16, size=128, width=1.0, repeats=4) -> dict:
   """Images/s of each step type (median of ``repeats`` after one warm-up)."""
-  rates = {}
-  for phase, run in phase_runners(batch, size, width).items():
-    runs = []
-    for _ in range(repeats):
-      start = time.perf_counter()
-      run()
-      runs.append(time.perf_counter() - start)
-    rates[phase] = batch / statistics.median(runs)
-  return rates
+  return {phase: common.median_rate(batch, [common.seconds(run)
+                                            for _ in range(repeats)])
+          for phase, run in phase_runners(batch, size, width).items()}
 
 
 if __name__ == "__main__":
-  print(phase_rates())
+  print(torch_phase_rates())

@@ -12,7 +12,6 @@ process's peak resident memory.
 from __future__ import annotations
 
 import resource
-import statistics
 import time
 
 import common
@@ -35,8 +34,7 @@ def phase_runners(batch: int = 16, size: int = 128, width: float = 1.0
   holder = {"state": jax.device_put(steps.init_state(
       jax.random.key(0), size, g_cfg, d_cfg, g_tx, d_tx), replicated)}
   s, b = size, batch
-  mask = jnp.ones((b, s, s, 1)).at[:, s // 4:3 * s // 4, s // 16:9 * s // 32].set(0)
-  mask = mask.at[:, 5 * s // 16:11 * s // 16, s // 2:7 * s // 8].set(0)
+  mask = jnp.asarray(common.paper_masks(b, s))
   data = jax.device_put({"image": jax.random.uniform(jax.random.key(1),
                                                      (b, s, s, 3)),
                          "mask": mask}, sharded)
@@ -57,20 +55,14 @@ def phase_runners(batch: int = 16, size: int = 128, width: float = 1.0
   return runners
 
 
-def timed(run) -> float:
-  start = time.perf_counter()
-  run()
-  return time.perf_counter() - start
-
-
 def phase_rates(batch: int = 16, size: int = 128, width: float = 1.0,
                 repeats: int = 4) -> dict:
   """Phase -> (images/s, compile s, compiled step MiB) of the jitted steps."""
   rates = {}
   for phase, (run, compile_s, step_mib) in phase_runners(batch, size,
                                                          width).items():
-    runs = [timed(run) for _ in range(repeats)]
-    rates[phase] = (batch / statistics.median(runs), compile_s, step_mib)
+    runs = [common.seconds(run) for _ in range(repeats)]
+    rates[phase] = (common.median_rate(batch, runs), compile_s, step_mib)
   return rates
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Iterable
 
+import jax
 import jax.numpy as jnp
 
 from pconvgan import checks

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import jax
 import jax.numpy as jnp
@@ -65,27 +64,3 @@ def as_config(cls: type, config: Any):
     raise ValueError(
         f"unknown {cls.__name__} fields {unknown}; known: {sorted(names)}")
   return cls(**config)
-
-
-def find_files(folder: str, extensions: Sequence[str], kind: str,
-               items: str) -> list[str]:
-  """Sorted paths under ``folder`` (recursive, through symlinked folders)
-  ending in ``extensions`` (any case); errors name the folder: '<kind> folder not found', or that it
-  holds no <items>."""
-  if not os.path.isdir(folder):
-    raise FileNotFoundError(f"{kind} folder not found: {folder}")
-  paths, visited = [], set()
-  # Symlinked subfolders are followed, each real folder once (no loops).
-  for root, dirs, names in os.walk(folder, followlinks=True):
-    real = os.path.realpath(root)
-    if real in visited:
-      dirs[:] = []
-      continue
-    visited.add(real)
-    paths += [os.path.join(root, name) for name in names
-              if name.lower().endswith(tuple(extensions))]
-  paths.sort()
-  if not paths:
-    raise ValueError(f"{kind} folder {folder} holds no {items} "
-                     f"({', '.join(extensions)})")
-  return paths

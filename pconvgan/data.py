@@ -23,6 +23,7 @@ from PIL import Image
 from PIL import ImageOps
 
 from pconvgan import checks
+from pconvgan import files
 from pconvgan import masks as masks_lib
 from pconvgan import stopping
 
@@ -32,48 +33,32 @@ SOURCES = ("demo", "folder", "places365", "paths")
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
-  """Where images come from and how they are prepared.
+  """Where images come from and how they are prepared (section ``data``).
 
-  source: 'demo' (the built-in photographs), 'folder' (images under ``path``,
-    recursive), 'places365' (``train_list`` / ``test_list`` files of
-    'relative/path label' lines under the root ``path``) or 'paths' (given
-    explicitly to ``split_sources``).
-  path: the folder, or the Places365 root directory.
-  train_list: Places365 training list file (e.g. places365_train_standard.txt).
-  test_list: test list file (e.g. places365_val.txt); empty: split the training
-    images by ``split_seed``.
-  test_path: a separate test image folder; empty: split by ``split_seed``.
-  train_size: number of training images to use (0 = all).
-  test_size: number of test images held out or used (0 = all of a test list).
-  split_seed: seed of the train/test split and of the subset selection.
-  image_size: side of the square crops, in pixels.
-  resize: shorter side the images are resized to before cropping (0 =
-    image_size, i.e. crops span the shorter side; larger values give crops of
-    a part of the image, the same way in training and evaluation).
-  random_crop: training crops at random positions (else centred).
-  random_flip: training images flipped left-right at random.
-  random_scale: (min, max) shorter side that training images are resized
-    to before cropping, drawn log-uniformly per example; (0, 0) = ``resize``.
-  random_rotate: training crops rotated by a random multiple of 90 degrees.
-  workers: grain worker processes (0 = load in the main process).
-  seed: seed of shuffling, augmentation and training masks.
+  Sources: 'demo' (the built-in photographs), 'folder' (images under
+  ``path``, recursive), 'places365' (``train_list`` / ``test_list`` files of
+  'relative/path label' lines under the root ``path``) or 'paths' (given
+  explicitly to ``split_sources``). Without a test list or folder the test
+  images are held out of the training images by ``split_seed``. A
+  ``resize`` above image_size gives crops of a part of the image, the same
+  way in training and evaluation.
   """
-  source: str = "demo"
-  path: str = ""
-  train_list: str = ""
-  test_list: str = ""
-  test_path: str = ""
-  train_size: int = 0
-  test_size: int = 0
-  split_seed: int = 0
-  image_size: int = 128
-  resize: int = 0
-  random_crop: bool = True
-  random_flip: bool = True
-  random_scale: tuple = (0, 0)
-  random_rotate: bool = False
-  workers: int = 0
-  seed: int = 0
+  source: str = "demo"  # demo | folder | places365
+  path: str = ""  # image folder, or the Places365 root (e.g. data_256)
+  train_list: str = ""  # Places365 list, e.g. places365_train_standard.txt
+  test_list: str = ""  # test list; empty: hold out test_size images
+  test_path: str = ""  # separate test folder; empty: hold out
+  train_size: int = 0  # training images used (0 = all)
+  test_size: int = 0  # test images (0 = all of a test list or folder)
+  split_seed: int = 0  # seed of the train/test split and subset
+  image_size: int = 128  # side of the square crops
+  resize: int = 0  # shorter side before cropping (0 = image_size)
+  random_crop: bool = True  # random (else centred) training crops
+  random_flip: bool = True  # random left-right flips in training
+  random_scale: tuple = (0, 0)  # (min, max) random shorter side, log-uniform; (0, 0) = resize
+  random_rotate: bool = False  # random 90-degree rotations in training
+  workers: int = 0  # grain worker processes (0 = in the main process)
+  seed: int = 0  # seed of shuffling, augmentation, training masks
 
   def __post_init__(self):
     if self.source not in SOURCES:
@@ -106,7 +91,7 @@ def demo_folder() -> str:
 
 def list_images(folder: str) -> list[str]:
   """Sorted image paths under ``folder``, recursively; errors if there are none."""
-  return checks.find_files(folder, IMAGE_EXTENSIONS, "image", "images")
+  return files.find_files(folder, IMAGE_EXTENSIONS, "image", "images")
 
 
 def read_file_list(list_file: str, root: str) -> list[str]:

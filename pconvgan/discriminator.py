@@ -36,15 +36,10 @@ KERNEL_SIZE = 5
 
 @dataclasses.dataclass(frozen=True)
 class DiscriminatorConfig:
-  """Discriminator hyperparameters.
-
-  width: multiplier on every convolution's filters.
-  fc_features: width of each discriminator's fully connected layer.
-  local: False drops the local discriminators (the paper's ablation (c)).
-  """
-  width: float = 1.0
-  fc_features: int = 512
-  local: bool = True
+  """Discriminator hyperparameters (config section ``discriminator``)."""
+  width: float = 1.0  # multiplier on every convolution's filters
+  fc_features: int = 512  # fully connected width (paper: open)
+  local: bool = True  # False: global discriminator only (ablation c)
 
   def __post_init__(self):
     if not self.width > 0:

@@ -14,6 +14,8 @@ import jax
 import numpy as np
 from tqdm import tqdm
 
+from pconvgan import checks
+from pconvgan import data
 from pconvgan import generator
 from pconvgan import lpips
 from pconvgan import masks as masks_lib
@@ -178,3 +180,25 @@ def report(results: dict, description: str) -> str:
       "colour shift: distance of the hole's mean colour from the ground "
       "truth's (8-bit levels).")
   return "\n".join(parts) + "\n"
+
+
+def test_images(run_config: dict, data_dir: str = "", mask_kind: str = "",
+                limit: int = 0) -> tuple[list[str], data.DataConfig, dict]:
+  """(image paths, DataConfig, mask config) of an evaluation: the images of
+  ``data_dir`` (else the test split of ``run_config``, a checkpoint's
+  config), with the run's masks unless ``mask_kind`` names a kind or a mask
+  folder; the first ``limit`` images if it is set. Bad masks are refused
+  here, before any work."""
+  if "data" not in run_config and not data_dir:
+    raise ValueError("--data DIR is needed: the model to evaluate names no "
+                     "test set of its own")
+  data_cfg = checks.as_config(data.DataConfig, dict(run_config.get("data", {})))
+  mask_cfg = dict(run_config.get("mask", {}))
+  if mask_kind in masks_lib.KINDS[:-1]:
+    mask_cfg["kind"] = mask_kind
+  elif mask_kind:
+    mask_cfg.update(kind="folder", folder=mask_kind)
+  checks.as_config(masks_lib.MaskConfig, mask_cfg)
+  paths = (data.list_images(data_dir) if data_dir
+           else data.split_sources(data_cfg)[1])
+  return (paths[:limit] if limit else paths), data_cfg, mask_cfg

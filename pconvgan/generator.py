@@ -35,19 +35,15 @@ OUT_CHANNELS = 3
 
 @dataclasses.dataclass(frozen=True)
 class GeneratorConfig:
-  """Generator hyperparameters.
+  """Generator hyperparameters (config section ``model``).
 
-  width: multiplier on every layer's filters except the 3-channel outputs.
-  partial: False replaces partial by ordinary convolutions (the paper's
-    ablation (d)); the holes are then filled with the known pixels' mean
-    colour, as the paper's "average pixel value".
-  bn_momentum: weight of the old running statistics in each update.
-  bn_eps: added to the variance in batch norm.
+  With ``partial=False`` (the paper's ablation (d)) the holes are filled
+  with the known pixels' mean colour, the paper's "average pixel value".
   """
-  width: float = 1.0
-  partial: bool = True
-  bn_momentum: float = 0.9
-  bn_eps: float = 1e-5
+  width: float = 1.0  # multiplier on the filters (not the 3-channel outputs)
+  partial: bool = True  # False: ordinary convolutions (ablation d)
+  bn_momentum: float = 0.9  # weight of old running statistics
+  bn_eps: float = 1e-5  # added to batch-norm variances
 
   def __post_init__(self):
     if not self.width > 0:

@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
 from pconvgan import checks
+from pconvgan import files
 
 # The paper's two rectangles at 128x128, (top, bottom, left, right), half-open:
 # one inside the left third, one inside the right two thirds.
@@ -38,29 +39,21 @@ MASK_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif",
 
 @dataclasses.dataclass(frozen=True)
 class MaskConfig:
-  """How masks are made.
+  """How masks are made (config section ``mask``).
 
-  kind: 'paper', 'box', 'freeform', 'mix' (each mask one of paper, box and
-    freeform, drawn with the weights ``mix``) or 'folder'.
-  paper_holes: the paper's rectangles (top, bottom, left, right) at 128 px,
-    scaled to other sizes.
-  box_count: (min, max) number of random rectangles.
-  box_size: (min, max) side of a rectangle as a fraction of the image side.
-  buckets: hole-ratio ranges (low, high] for free-form masks; each mask draws
-    one bucket (at random when training, in turn by index when evaluating).
-  mix: weights of (paper, box, freeform) for kind 'mix'; evaluation takes
-    the kinds with non-zero weight in turn by index.
-  folder: directory of mask images (white = hole) for kind 'folder'.
-  threshold: a mask file's pixel counts as hole where it is > threshold (0-254).
+  Kind 'mix' draws each mask as one of paper, box and freeform with the
+  weights ``mix``; evaluation takes the kinds with non-zero weight in turn
+  by index. Free-form masks draw one hole-ratio bucket (low, high] each: at
+  random when training, in turn by index when evaluating.
   """
-  kind: str = "paper"
-  paper_holes: tuple = PAPER_HOLES
-  box_count: tuple = (1, 2)
-  box_size: tuple = (0.15, 0.45)
-  buckets: tuple = LIU_BUCKETS
-  mix: tuple = (1.0, 1.0, 1.0)
-  folder: str = ""
-  threshold: int = 127
+  kind: str = "paper"  # paper | box | freeform | mix | folder
+  paper_holes: tuple = PAPER_HOLES  # (top, bottom, left, right) at 128 px, scaled
+  box_count: tuple = (1, 2)  # min, max rectangles (kind 'box')
+  box_size: tuple = (0.15, 0.45)  # min, max side as image fraction ('box')
+  buckets: tuple = LIU_BUCKETS  # hole-ratio ranges ('freeform')
+  mix: tuple = (1.0, 1.0, 1.0)  # weights of paper, box, freeform ('mix')
+  folder: str = ""  # mask images, white = hole ('folder')
+  threshold: int = 127  # mask-file pixels above this are hole (0-254)
 
   def __post_init__(self):
     if self.kind not in KINDS:
@@ -273,7 +266,7 @@ def warn_odd_mask_files(paths: list[str], threshold: int, folder: str,
 
 def list_mask_files(folder: str) -> list[str]:
   """Sorted mask image paths under ``folder`` (recursive); errors if none."""
-  return checks.find_files(folder, MASK_EXTENSIONS, "mask", "mask images")
+  return files.find_files(folder, MASK_EXTENSIONS, "mask", "mask images")
 
 
 def _resize_nearest(hole: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -36,29 +36,26 @@ PHASES = ("generator", "discriminator", "joint")
 
 @dataclasses.dataclass(frozen=True)
 class OptimConfig:
-  """Adam for each network (the authors' code: Adam's defaults).
+  """Adam for each network (the authors' code: Adam's defaults; section
+  ``optim``).
 
-  g_learning_rate, g_b1, g_b2: the generator's Adam.
-  d_learning_rate, d_b1, d_b2: the discriminators' Adam.
-  ema_decay: > 0 keeps an exponential moving average of the generator's
-    variables (parameters and batch statistics) in the state as 'g_ema',
-    updated after every generator step (decay warmed up, see
-    ``ema_decay_at``); 0 = none (the paper).
-  g_decay_start, g_decay_steps, g_final_lr_fraction: the generator's
-    learning rate falls on a half cosine from g_learning_rate at step
-    g_decay_start to g_final_lr_fraction of it g_decay_steps later, and
-    stays there; g_decay_steps = 0 keeps it constant (the paper).
+  The moving average of the generator's variables (parameters and batch
+  statistics) is kept in the state as 'g_ema', updated after every
+  generator step (decay warmed up, see ``ema_decay_at``). The generator's
+  learning rate falls on a half cosine from g_learning_rate at step
+  g_decay_start to g_final_lr_fraction of it g_decay_steps later, and stays
+  there.
   """
-  g_learning_rate: float = 1e-3
-  g_b1: float = 0.9
-  g_b2: float = 0.999
-  d_learning_rate: float = 1e-3
-  d_b1: float = 0.9
-  d_b2: float = 0.999
-  ema_decay: float = 0.0
-  g_decay_start: int = 0
-  g_decay_steps: int = 0
-  g_final_lr_fraction: float = 0.1
+  g_learning_rate: float = 1e-3  # generator Adam learning rate
+  g_b1: float = 0.9  # generator Adam beta 1
+  g_b2: float = 0.999  # generator Adam beta 2
+  d_learning_rate: float = 1e-3  # discriminators' Adam learning rate
+  d_b1: float = 0.9  # discriminators' Adam beta 1
+  d_b2: float = 0.999  # discriminators' Adam beta 2
+  ema_decay: float = 0.0  # moving average of G's weights (0 = none)
+  g_decay_start: int = 0  # step where G's learning rate starts to fall
+  g_decay_steps: int = 0  # length of its half-cosine fall (0 = constant)
+  g_final_lr_fraction: float = 0.1  # G's learning rate after the fall
 
   def __post_init__(self):
     if self.g_decay_start < 0 or self.g_decay_steps < 0:
@@ -79,11 +76,10 @@ class OptimConfig:
 
 @dataclasses.dataclass(frozen=True)
 class LossConfig:
-  """Loss weights. valid_weight: of L_MSE- in L_MSE; adv_weight: lambda of
-  L_G; l1_weight: of the L1 terms added to L_MSE (0 = the paper)."""
-  valid_weight: float = losses.VALID_WEIGHT
-  adv_weight: float = losses.ADV_WEIGHT
-  l1_weight: float = 0.0
+  """Loss weights (config section ``loss``)."""
+  valid_weight: float = losses.VALID_WEIGHT  # weight of L_MSE- in L_MSE (1/6)
+  adv_weight: float = losses.ADV_WEIGHT  # lambda of L_G (1/2000)
+  l1_weight: float = 0.0  # weight of L1 terms added to L_MSE (paper: 0)
 
   def __post_init__(self):
     for name in ("valid_weight", "adv_weight", "l1_weight"):

@@ -1,6 +1,6 @@
 """The training loop: three phases, data parallelism, checkpoints, resume, logs.
 
-``train(config, workdir)`` validates the whole config, builds the data loaders
+``train(config, workdir)`` validates the whole config (``pconvgan.config``), builds the data loaders
 (which check every image path), then resumes from the latest checkpoint in
 ``workdir/checkpoints`` if there is one, and runs the phases of
 ``config.train.phase_steps`` to the end.
@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 import time
@@ -19,11 +18,9 @@ import numpy as np
 from tqdm import tqdm
 
 from pconvgan import checkpoint
-from pconvgan import checks
+from pconvgan import config as config_lib
 from pconvgan import data
-from pconvgan import discriminator
 from pconvgan import generator
-from pconvgan import masks
 from pconvgan import reporting
 from pconvgan import steps
 from pconvgan import stopping
@@ -32,84 +29,6 @@ from pconvgan import workdir as workdir_lib
 
 # Config sections that must match a checkpoint's for it to be resumed.
 ARCHITECTURE = ("model", "discriminator")
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-  """The schedule and its reporting.
-
-  batch_size: global batch, split over every device of every process.
-  phase_steps: iterations of (generator only, discriminators only, joint).
-  log_every: steps between metrics records.
-  sample_every: steps between PNG sample grids (0 = only at the end).
-  checkpoint_every: steps between checkpoints (also at every phase boundary).
-  keep_checkpoints: how many recent checkpoints are kept.
-  sample_count: test images in each sample grid.
-  init_from: a weights file or train.py run whose generator (parameters,
-    batch statistics) a new run starts from, e.g. to run the adversarial
-    phases on a trained generator; ignored when the workdir has a
-    checkpoint to resume. Empty: random initialisation.
-  """
-  batch_size: int = 16
-  phase_steps: tuple = (25_000, 6_000, 94_000)
-  log_every: int = 50
-  sample_every: int = 1000
-  checkpoint_every: int = 1000
-  keep_checkpoints: int = 3
-  sample_count: int = 4
-  init_from: str = ""
-
-  def __post_init__(self):
-    if self.batch_size < 1:
-      raise ValueError(f"train.batch_size must be >= 1, got {self.batch_size}")
-    if len(self.phase_steps) != 3 or any(n < 0 for n in self.phase_steps):
-      raise ValueError("train.phase_steps must be three step counts >= 0 "
-                       f"(generator, discriminators, joint), got {self.phase_steps}")
-    for name in ("log_every", "checkpoint_every", "keep_checkpoints",
-                 "sample_count"):
-      if getattr(self, name) < 1:
-        raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")
-    if self.sample_every < 0:
-      raise ValueError(f"train.sample_every must be >= 0, got {self.sample_every}")
-    if self.init_from and not os.path.exists(os.path.expanduser(self.init_from)):
-      raise ValueError(f"train.init_from: no weights file or run at "
-                       f"{self.init_from}")
-
-
-@dataclasses.dataclass(frozen=True)
-class RunConfig:
-  """A run's config, every section validated."""
-  seed: int
-  model: generator.GeneratorConfig
-  discriminator: discriminator.DiscriminatorConfig
-  data: data.DataConfig
-  mask: masks.MaskConfig
-  loss: steps.LossConfig
-  optim: steps.OptimConfig
-  train: TrainConfig
-
-
-SECTIONS = {"model": generator.GeneratorConfig,
-            "discriminator": discriminator.DiscriminatorConfig,
-            "data": data.DataConfig, "mask": masks.MaskConfig,
-            "loss": steps.LossConfig, "optim": steps.OptimConfig,
-            "train": TrainConfig}
-
-
-def parse_config(config: Any) -> RunConfig:
-  """Validates a ConfigDict (or dict) of a run; errors name the field."""
-  get = config.get if hasattr(config, "get") else lambda k, d=None: d
-  unknown = sorted(set(config.keys()) - set(SECTIONS) - {"seed"})
-  if unknown:
-    raise ValueError(f"unknown config sections {unknown}; known: "
-                     f"{sorted(SECTIONS) + ['seed']}")
-  parsed = {}
-  for name, cls in SECTIONS.items():
-    try:
-      parsed[name] = checks.as_config(cls, get(name))
-    except (TypeError, ValueError) as e:
-      raise ValueError(f"config.{name}: {e}") from None
-  return RunConfig(seed=int(get("seed", 0)), **parsed)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -191,7 +110,7 @@ def _metrics_text(metrics: dict, images_per_s: float | None = None) -> str:
 class _Progress:
   """The progress bar, the smoothed images/s and the metrics records."""
 
-  def __init__(self, log, t: TrainConfig, step: int, total: int,
+  def __init__(self, log, t: config_lib.TrainConfig, step: int, total: int,
                boundaries: set, enabled: bool):
     self.log, self.t, self.boundaries = log, t, boundaries
     self.bar = tqdm(total=total, initial=step, unit="step", disable=not enabled,
@@ -225,7 +144,7 @@ def train(config: Any, workdir: str, *, devices=None, progress: bool = True
   live run holds it). SIGINT / SIGTERM stop it after a checkpoint of the
   current step (raising stopping.Stopped).
   """
-  run = parse_config(config)
+  run = config_lib.parse(config)
   path = workdir_lib.prepare(workdir)
   name = workdir_lib.lock_name(jax.process_index(), jax.process_count())
   with workdir_lib.lock(path, name), stopping.on_signals() as stop:
@@ -240,7 +159,7 @@ def train(config: Any, workdir: str, *, devices=None, progress: bool = True
   return record
 
 
-def _train(run: RunConfig, config_json: dict, workdir: str, devices,
+def _train(run: config_lib.RunConfig, config_json: dict, workdir: str, devices,
            progress: bool, stop: stopping.StopRequest) -> dict:
   t = run.train
   initial = initial_generator(t.init_from, run.model)
@@ -276,7 +195,7 @@ def initial_generator(path: str, model: generator.GeneratorConfig
   return {"variables": variables, "name": f"{path} (step {step})"}
 
 
-def _loop(run: RunConfig, config_json: dict, workdir: str, progress: bool,
+def _loop(run: config_lib.RunConfig, config_json: dict, workdir: str, progress: bool,
           stop: stopping.StopRequest, mesh, data_iter, sample,
           initial: dict | None = None) -> dict:
   """Resumes from the newest intact checkpoint (else starts from ``initial``

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pconvgan import data
 from pconvgan import evaluation
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -87,3 +88,21 @@ def test_baselines_fill_only_the_hole_and_follow_a_ramp(name):
   np.testing.assert_allclose(filled[known], image[known], atol=1 / 255)
   hole = ~known
   assert np.abs(filled[hole] - image[hole]).mean() < 0.05
+
+
+def test_test_images_from_a_folder_or_the_run_and_its_masks(tmp_path):
+  demo = data.demo_folder()
+  with pytest.raises(ValueError, match="--data DIR is needed"):
+    evaluation.test_images({}, "", "paper")
+  paths, data_cfg, mask_cfg = evaluation.test_images({}, demo, "freeform", 3)
+  assert paths == data.list_images(demo)[:3]
+  assert data_cfg.image_size == 128 and mask_cfg["kind"] == "freeform"
+  run = {"data": {"source": "demo", "image_size": 64, "test_size": 2},
+         "mask": {"kind": "box", "box_count": (2, 2)}}
+  paths, data_cfg, mask_cfg = evaluation.test_images(run)
+  assert len(paths) == 2 and data_cfg.image_size == 64
+  assert mask_cfg == run["mask"]  # the run's own masks
+  _, _, mask_cfg = evaluation.test_images(run, mask_kind=str(tmp_path))
+  assert mask_cfg["kind"] == "folder" and mask_cfg["folder"] == str(tmp_path)
+  with pytest.raises(ValueError, match="mask kind must be one of"):
+    evaluation.test_images({"mask": {"kind": "circles"}}, demo)

@@ -10,6 +10,7 @@ import pytest
 
 import tiny_config
 from pconvgan import checkpoint
+from pconvgan import config as config_lib
 from pconvgan import data
 from pconvgan import reporting
 from pconvgan import steps
@@ -64,7 +65,7 @@ def test_a_run_logs_checkpoints_samples_and_tensorboard_events(straight_run):
 
 
 def test_checkpoint_round_trip_and_restore_onto_two_devices(tmp_path):
-  config = training.parse_config(tiny_config.get_config())
+  config = config_lib.parse(tiny_config.get_config())
   g_tx, d_tx = steps.make_optimizers(config.optim)
   state = steps.init_state(jax.random.key(3), 32, config.model,
                            config.discriminator, g_tx, d_tx)
@@ -133,13 +134,13 @@ def test_bad_configs_are_refused_before_any_work(tmp_path):
   assert result.returncode != 0 and "nope.py" in result.stderr
 
 
-def test_parse_config_names_the_section():
+def test_parse_names_the_section():
   config = tiny_config.get_config()
   config.unlock()
   config.model.depth = 3
   with pytest.raises(ValueError, match=r"config.model: unknown GeneratorConfig "
                                        r"fields \['depth'\]"):
-    training.parse_config(config)
+    config_lib.parse(config)
 
 
 @pytest.mark.slow
@@ -191,7 +192,7 @@ def test_a_new_run_starts_from_the_generator_of_init_from(
   assert f"starts from the generator of {file}" in capsys.readouterr().err
   got, _, _, _ = checkpoint.load_generator(workdir)  # the moving average
   random = steps.init_state(jax.random.key(config.seed), 32, model,
-                            training.parse_config(config).discriminator,
+                            config_lib.parse(config).discriminator,
                             *steps.make_optimizers(config.optim))["g"]
   for want, have in zip(jax.tree.leaves(trained), jax.tree.leaves(got)):
     np.testing.assert_array_equal(np.asarray(have), want)
@@ -213,7 +214,7 @@ def test_a_new_run_starts_from_the_generator_of_init_from(
   config.train.init_from = str(tmp_path / "missing.msgpack")
   with pytest.raises(ValueError, match="train.init_from: no weights file or "
                                        "run at .*missing.msgpack"):
-    training.parse_config(config)
+    config_lib.parse(config)
 
 
 def test_metrics_log_drops_records_past_the_resumed_step(tmp_path):

@@ -1,11 +1,6 @@
 """A tiny run for tests: the demo photographs at 32 px, a 1/8-width model."""
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from configs import base  # pylint: disable=wrong-import-position
+from configs import base
 
 
 def get_config():

@@ -1,0 +1,133 @@
+"""A run's config: its sections, their fields and defaults, and validation.
+
+Each section is a frozen dataclass of the module it configures; each field's
+default and one-line comment are stated there, once. ``default_config()``
+turns them into the ConfigDict that ``configs/*.py`` start from, ``parse``
+validates one (errors name the field), and
+
+    python -m pconvgan.config
+
+lists every field with its default and comment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import os
+import re
+from typing import Any
+
+import ml_collections
+
+from pconvgan import checks
+from pconvgan import data
+from pconvgan import discriminator
+from pconvgan import generator
+from pconvgan import masks
+from pconvgan import steps
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+  """The schedule and its reporting (config section ``train``).
+
+  The batch is split over every device of every process. Checkpoints are
+  also written at every phase boundary. ``init_from`` (a weights file or a
+  train.py run) gives a new run its generator's parameters and batch
+  statistics, e.g. to run the adversarial phases on a trained generator;
+  a workdir with a checkpoint resumes from it instead.
+  """
+  batch_size: int = 16  # global batch over all devices
+  phase_steps: tuple = (25_000, 6_000, 94_000)  # G only, D only, joint
+  log_every: int = 50  # steps between metrics records
+  sample_every: int = 1000  # steps between sample grids (0 = at the end)
+  checkpoint_every: int = 1000  # steps between checkpoints
+  keep_checkpoints: int = 3  # recent checkpoints kept
+  sample_count: int = 4  # test images per sample grid
+  init_from: str = ""  # weights file or run a new run's generator starts from
+
+  def __post_init__(self):
+    if self.batch_size < 1:
+      raise ValueError(f"train.batch_size must be >= 1, got {self.batch_size}")
+    if len(self.phase_steps) != 3 or any(n < 0 for n in self.phase_steps):
+      raise ValueError("train.phase_steps must be three step counts >= 0 "
+                       f"(generator, discriminators, joint), got {self.phase_steps}")
+    for name in ("log_every", "checkpoint_every", "keep_checkpoints",
+                 "sample_count"):
+      if getattr(self, name) < 1:
+        raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")
+    if self.sample_every < 0:
+      raise ValueError(f"train.sample_every must be >= 0, got {self.sample_every}")
+    if self.init_from and not os.path.exists(os.path.expanduser(self.init_from)):
+      raise ValueError(f"train.init_from: no weights file or run at "
+                       f"{self.init_from}")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+  """A run's config, every section validated."""
+  seed: int
+  model: generator.GeneratorConfig
+  discriminator: discriminator.DiscriminatorConfig
+  data: data.DataConfig
+  mask: masks.MaskConfig
+  loss: steps.LossConfig
+  optim: steps.OptimConfig
+  train: TrainConfig
+
+
+SECTIONS = {"model": generator.GeneratorConfig,
+            "discriminator": discriminator.DiscriminatorConfig,
+            "data": data.DataConfig, "mask": masks.MaskConfig,
+            "loss": steps.LossConfig, "optim": steps.OptimConfig,
+            "train": TrainConfig}
+
+
+def parse(config: Any) -> RunConfig:
+  """Validates a ConfigDict (or dict) of a run; errors name the field."""
+  get = config.get if hasattr(config, "get") else lambda k, d=None: d
+  unknown = sorted(set(config.keys()) - set(SECTIONS) - {"seed"})
+  if unknown:
+    raise ValueError(f"unknown config sections {unknown}; known: "
+                     f"{sorted(SECTIONS) + ['seed']}")
+  parsed = {}
+  for name, cls in SECTIONS.items():
+    try:
+      parsed[name] = checks.as_config(cls, get(name))
+    except (TypeError, ValueError) as e:
+      raise ValueError(f"config.{name}: {e}") from None
+  return RunConfig(seed=int(get("seed", 0)), **parsed)
+
+
+def default_config() -> ml_collections.ConfigDict:
+  """Every section and field at its default."""
+  config = ml_collections.ConfigDict()
+  config.seed = 0  # initialisation seed of all networks
+  for name, cls in SECTIONS.items():
+    config[name] = ml_collections.ConfigDict(dataclasses.asdict(cls()))
+  return config
+
+
+_FIELD = re.compile(r"^[ \t]+(\w+): [^=\n]+ = [^\n]*?  # (.+)$", re.MULTILINE)
+
+
+def field_comments(cls: type) -> dict[str, str]:
+  """{field: its one-line comment} of a config dataclass, from its source
+  ('' for a field without one)."""
+  found = dict(_FIELD.findall(inspect.getsource(cls)))
+  return {f.name: found.get(f.name, "") for f in dataclasses.fields(cls)}
+
+
+def describe() -> str:
+  """Every field as 'section.field = default  # comment', one a line."""
+  lines = ["seed = 0  # initialisation seed of all networks"]
+  for name, cls in SECTIONS.items():
+    comments = field_comments(cls)
+    lines += [f"{name}.{f.name} = {f.default!r}  # {comments[f.name]}"
+              for f in dataclasses.fields(cls)]
+  return "\n".join(lines)
+
+
+if __name__ == "__main__":
+  print(describe())

@@ -1,0 +1,53 @@
+"""The run config: one statement of each default, every field commented."""
+
+import dataclasses
+import subprocess
+import sys
+
+import pytest
+
+from configs import base
+from pconvgan import config as config_lib
+
+
+@pytest.mark.parametrize("section", sorted(config_lib.SECTIONS))
+def test_every_field_has_a_one_line_comment(section):
+  comments = config_lib.field_comments(config_lib.SECTIONS[section])
+  assert comments and all(comments.values()), {
+      k: v for k, v in comments.items() if not v}
+
+
+def test_field_comments_are_read_from_the_source():
+  @dataclasses.dataclass
+  class Example:
+    documented: int = 3  # what it is
+    tuple_field: tuple = (1, 2)  # a pair
+    bare: str = ""
+  assert config_lib.field_comments(Example) == {
+      "documented": "what it is", "tuple_field": "a pair", "bare": ""}
+
+
+def test_default_config_is_the_dataclass_defaults_and_parses():
+  config = config_lib.default_config()
+  run = config_lib.parse(config)
+  for name, cls in config_lib.SECTIONS.items():
+    assert getattr(run, name) == cls()
+  assert set(config) == set(config_lib.SECTIONS) | {"seed"}
+
+
+def test_the_paper_config_states_only_what_differs_from_the_defaults():
+  paper, defaults = base.get_config().to_dict(), config_lib.default_config().to_dict()
+  changed = {f"{s}.{k}" for s in config_lib.SECTIONS
+             for k in defaults[s] if paper[s][k] != defaults[s][k]}
+  assert changed == {"data.source", "data.train_size", "data.test_size",
+                     "data.workers"}
+
+
+def test_the_field_listing_command():
+  out = subprocess.run([sys.executable, "-m", "pconvgan.config"],
+                       capture_output=True, text=True, check=True).stdout
+  lines = out.splitlines()
+  n_fields = 1 + sum(len(dataclasses.fields(c))
+                     for c in config_lib.SECTIONS.values())
+  assert len(lines) == n_fields
+  assert "train.phase_steps = (25000, 6000, 94000)  # G only, D only, joint" in lines
