@@ -3,15 +3,19 @@
 ``read`` applies the EXIF orientation (so a mask drawn on the photograph as
 it is displayed fits it) and keeps what the fill must not lose: the alpha
 channel, the colour profile, the EXIF data, a JPEG's quantisation tables and
-chroma subsampling, and 16-bit greyscale samples. ``write`` puts them back
-where the output format allows (alpha in PNG / WebP / TIFF; 16 bits in PNG
-and TIFF; a JPEG input's quality in a JPEG output).
+chroma subsampling, and 16-bit samples (greyscale, RGB and RGBA). ``write``
+puts them back where the output format allows (alpha in PNG / WebP / TIFF;
+16 bits in PNG and TIFF; a JPEG input's quality in a JPEG output). Pillow
+reads 16-bit colour as 8-bit, so OpenCV decodes and encodes those files and
+tifffile writes 16-bit colour TIFFs.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import struct
+import zlib
 
 import numpy as np
 from PIL import Image
@@ -29,8 +33,9 @@ JPEG_QUALITY = 95  # for a JPEG written from a photograph that was not one
 class Photo:
   """A decoded photograph. ``pixels``: float32 (H, W, 3) in [0, 1], upright."""
   pixels: np.ndarray
-  alpha: np.ndarray | None = None  # uint8 (H, W)
-  sixteen_bit: bool = False  # 16-bit greyscale samples
+  alpha: np.ndarray | None = None  # uint8 (H, W), uint16 for 16-bit files
+  sixteen_bit: bool = False  # 16-bit samples
+  grey: bool = False  # greyscale samples (16-bit files)
   icc_profile: bytes | None = None
   exif: bytes | None = None  # orientation reset: the pixels are upright
   jpeg: dict = dataclasses.field(default_factory=dict)  # qtables, subsampling
@@ -55,11 +60,53 @@ def oriented_size(path: str) -> tuple[int, int]:
   return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 
 
+# EXIF orientation -> the numpy form of Pillow's ImageOps.exif_transpose.
+_ORIENT = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1],
+           4: lambda a: a[::-1], 5: lambda a: a.swapaxes(0, 1),
+           6: lambda a: np.rot90(a, -1), 7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
+           8: lambda a: np.rot90(a, 1)}
+
+
+def _sixteen_bit_colour(image: Image.Image) -> bool:
+  """Whether a not yet loaded PNG or TIFF holds 16-bit RGB(A) samples."""
+  if image.format not in SIXTEEN_BIT_FORMATS or not image.tile:
+    return False
+  args = image.tile[0].args
+  rawmode = args if isinstance(args, str) else args[0]
+  return str(rawmode).startswith(("RGB;16", "RGBA;16"))
+
+
+def _read_sixteen_bit_colour(path, orientation: int) -> tuple[np.ndarray,
+                                                             np.ndarray | None]:
+  """(float32 RGB pixels, uint16 alpha or None) of a 16-bit colour file,
+  upright, decoded by OpenCV (which keeps the 16 bits)."""
+  import cv2  # pylint: disable=import-outside-toplevel
+  if isinstance(path, (str, os.PathLike)):
+    samples = cv2.imread(os.fspath(path), cv2.IMREAD_UNCHANGED)
+  else:
+    path.seek(0)
+    samples = cv2.imdecode(np.frombuffer(path.read(), np.uint8),
+                           cv2.IMREAD_UNCHANGED)
+  if samples is None or samples.dtype != np.uint16 or samples.ndim != 3:
+    raise ValueError(f"cannot decode the 16-bit colour samples of {path}")
+  samples = _ORIENT.get(orientation, lambda a: a)(samples)
+  alpha = samples[..., 3].copy() if samples.shape[-1] == 4 else None
+  pixels = samples[..., 2::-1].astype(np.float32) / np.float32(65535)
+  return pixels, alpha
+
+
 def read(path) -> Photo:
   """The photograph at ``path`` (a path or a binary file object); raises
   OSError / ValueError if unreadable. Memory: the decoded 8-bit image is
   freed before the float pixels are made, band by band."""
   with Image.open(path) as image:
+    if _sixteen_bit_colour(image):
+      info, exif = dict(image.info), image.getexif()
+      pixels, alpha = _read_sixteen_bit_colour(path, exif.get(0x0112, 1))
+      if 0x0112 in exif:
+        del exif[0x0112]
+      return Photo(pixels, alpha, True, False, info.get("icc_profile"),
+                   exif.tobytes() if len(exif) else None, {}, image.format)
     image.load()
     info, fmt = dict(image.info), image.format
     jpeg = {}
@@ -84,7 +131,7 @@ def read(path) -> Photo:
     pixels = np.empty(samples.shape, np.float32)
     for i in range(0, samples.shape[0], 256):
       np.multiply(samples[i:i + 256], np.float32(1 / 255), out=pixels[i:i + 256])
-  return Photo(pixels, alpha, sixteen, info.get("icc_profile"),
+  return Photo(pixels, alpha, sixteen, sixteen, info.get("icc_profile"),
                exif.tobytes() if len(exif) else None, jpeg, fmt)
 
 
@@ -97,13 +144,19 @@ def write(path: str, pixels: np.ndarray, like: Photo | None = None) -> None:
   if fmt is None:
     raise ValueError(f"cannot tell the image format of output {path} from its "
                      "extension; use .png, .jpg, .webp or .tif")
+  if like.sixteen_bit and not like.grey and fmt in SIXTEEN_BIT_FORMATS:
+    _write_sixteen_bit_colour(path, fmt, pixels, like)
+    return
   if like.sixteen_bit and fmt in SIXTEEN_BIT_FORMATS:
     grey = np.clip(pixels, 0, 1) @ np.array([0.299, 0.587, 0.114], np.float32)
     image = Image.fromarray(np.round(grey * 65535).astype(np.uint16))
   else:
     image = Image.fromarray(to_uint8(pixels))
     if like.alpha is not None and fmt in ALPHA_FORMATS:
-      image.putalpha(Image.fromarray(like.alpha))
+      alpha = like.alpha
+      if alpha.dtype == np.uint16:
+        alpha = np.round(alpha / np.float32(257)).astype(np.uint8)
+      image.putalpha(Image.fromarray(alpha))
   options = {}
   if like.icc_profile and fmt in ("PNG", "JPEG", "WEBP", "TIFF"):
     options["icc_profile"] = like.icc_profile
@@ -114,3 +167,40 @@ def write(path: str, pixels: np.ndarray, like: Photo | None = None) -> None:
   elif fmt == "WEBP":
     options["lossless"] = True
   image.save(path, format=fmt, **options)
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+  return (struct.pack(">I", len(payload)) + kind + payload
+          + struct.pack(">I", zlib.crc32(kind + payload)))
+
+
+def _write_sixteen_bit_colour(path: str, fmt: str, pixels: np.ndarray,
+                              like: Photo) -> None:
+  """16-bit RGB(A) PNG (OpenCV, with the profile and EXIF added as iCCP and
+  eXIf chunks) or TIFF (tifffile, with the profile)."""
+  rgb = np.round(np.clip(pixels, 0, 1) * 65535).astype(np.uint16)
+  alpha = like.alpha
+  if alpha is not None and alpha.dtype != np.uint16:
+    alpha = alpha.astype(np.uint16) * 257
+  if fmt == "TIFF":
+    import tifffile  # pylint: disable=import-outside-toplevel
+    samples = rgb if alpha is None else np.dstack([rgb, alpha])
+    tifffile.imwrite(path, samples, photometric="rgb",
+                     extrasamples=None if alpha is None else ["unassalpha"],
+                     iccprofile=like.icc_profile)
+    return
+  import cv2  # pylint: disable=import-outside-toplevel
+  bgr = rgb[..., ::-1] if alpha is None else np.dstack([rgb[..., ::-1], alpha])
+  ok, encoded = cv2.imencode(".png", np.ascontiguousarray(bgr))
+  if not ok:
+    raise OSError(f"could not encode {path}")
+  png = encoded.tobytes()
+  extra = b""
+  if like.icc_profile:
+    extra += _png_chunk(b"iCCP", b"icc\0\0" + zlib.compress(like.icc_profile))
+  if like.exif:
+    exif = like.exif[6:] if like.exif.startswith(b"Exif\0\0") else like.exif
+    extra += _png_chunk(b"eXIf", exif)
+  end_of_header = 8 + 25  # signature, then the IHDR chunk
+  with open(path, "wb") as f:
+    f.write(png[:end_of_header] + extra + png[end_of_header:])

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PIL import ImageCms
+from PIL import ImageOps
 
 from pconvgan import inpaint_photos as inpaint
 from pconvgan import photo
@@ -99,3 +100,88 @@ def test_sixteen_bit_greyscale_stays_sixteen_bit(tmp_path, suffix):
 def test_unknown_output_extension_is_refused(tmp_path):
   with pytest.raises(ValueError, match="cannot tell the image format"):
     photo.write(str(tmp_path / "out.xyz"), np.zeros((4, 4, 3), np.float32))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_orientations_match_pillows_exif_transpose(orientation):
+  stored = noise((5, 7, 3), seed=orientation)
+  image = Image.fromarray(stored)
+  exif = image.getexif()
+  exif[0x0112] = orientation
+  image.info["exif"] = exif.tobytes()
+  want = np.asarray(ImageOps.exif_transpose(image))
+  got = photo._ORIENT.get(orientation, lambda a: a)(stored)  # pylint: disable=protected-access
+  np.testing.assert_array_equal(got, want)
+
+
+def write_png16(path, samples, exif=None):
+  """A 16-bit PNG written by OpenCV (Pillow cannot), RGB(A) in, plus EXIF."""
+  import cv2  # pylint: disable=import-outside-toplevel
+  bgr = samples[..., [2, 1, 0] + ([3] if samples.shape[-1] == 4 else [])]
+  assert cv2.imwrite(path, bgr)
+  if exif is not None:  # an eXIf chunk after IHDR, through our writer's helper
+    with open(path, "rb") as f:
+      png = f.read()
+    chunk = photo._png_chunk(b"eXIf", exif)  # pylint: disable=protected-access
+    with open(path, "wb") as f:
+      f.write(png[:33] + chunk + png[33:])
+
+
+@pytest.mark.parametrize("suffix, channels", [(".png", 3), (".png", 4),
+                                              (".tif", 3), (".tif", 4)])
+def test_sixteen_bit_colour_stays_sixteen_bit(tmp_path, suffix, channels):
+  import cv2  # pylint: disable=import-outside-toplevel
+  import tifffile  # pylint: disable=import-outside-toplevel
+  samples = noise((12, 10, channels), dtype=np.uint16, high=65536)
+  path = str(tmp_path / f"in{suffix}")
+  if suffix == ".png":
+    write_png16(path, samples)
+  else:
+    tifffile.imwrite(path, samples, photometric="rgb",
+                     extrasamples=["unassalpha"] if channels == 4 else None)
+  picture = photo.read(path)
+  assert picture.sixteen_bit and not picture.grey
+  # Every 16-bit level survives: 8 bits would have kept only 256 of them.
+  np.testing.assert_array_equal(np.round(picture.pixels * 65535), samples[..., :3])
+  if channels == 4:
+    np.testing.assert_array_equal(picture.alpha, samples[..., 3])
+  out = str(tmp_path / f"out{suffix}")
+  photo.write(out, picture.pixels, picture)
+  written = cv2.imread(out, cv2.IMREAD_UNCHANGED)
+  assert written.dtype == np.uint16
+  np.testing.assert_array_equal(
+      written[..., [2, 1, 0] + ([3] if channels == 4 else [])], samples)
+  # Written as JPEG, the same photograph is 8-bit, alpha dropped.
+  photo.write(str(tmp_path / "out.jpg"), picture.pixels, picture)
+  with Image.open(tmp_path / "out.jpg") as jpeg:
+    assert jpeg.mode == "RGB"
+  photo.write(str(tmp_path / "out.webp"), picture.pixels, picture)
+  with Image.open(tmp_path / "out.webp") as webp:
+    assert webp.mode == ("RGBA" if channels == 4 else "RGB")
+    if channels == 4:
+      np.testing.assert_allclose(np.asarray(webp)[..., 3],
+                                 samples[..., 3] / 257, atol=0.51)
+
+
+def test_sixteen_bit_colour_keeps_orientation_profile_and_exif(tmp_path):
+  samples = noise((6, 9, 3), dtype=np.uint16, high=65536)
+  exif = Image.Exif()
+  exif[0x0112] = 6  # displayed rotated 90 degrees clockwise
+  exif[0x010F] = "pconvgan test camera"
+  path = str(tmp_path / "in.png")
+  write_png16(path, samples, exif.tobytes())
+  picture = photo.read(path)
+  assert picture.pixels.shape == (9, 6, 3)
+  np.testing.assert_array_equal(np.round(picture.pixels * 65535),
+                                np.rot90(samples, -1))
+  profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+  picture.icc_profile = profile
+  out = str(tmp_path / "out.png")
+  photo.write(out, picture.pixels, picture)
+  with Image.open(out) as written:
+    assert written.info.get("icc_profile") == profile
+    kept = written.getexif()
+    assert kept.get(0x010F) == "pconvgan test camera"
+    assert kept.get(0x0112) is None  # upright now
+  again = photo.read(out)
+  np.testing.assert_array_equal(again.pixels, picture.pixels)
