@@ -14,7 +14,6 @@ from absl import logging
 from ml_collections import config_flags
 
 from pconvgan import checkpoint
-from pconvgan import config as config_lib
 from pconvgan import distributed
 from pconvgan import stopping
 from pconvgan import training
@@ -40,8 +39,7 @@ def main(argv):
   workdir = _WORKDIR.value or os.path.join(
       "runs", os.path.splitext(os.path.basename(flags.FLAGS["config"].config_filename))[0])
   try:
-    config_lib.parse(config)  # refuse a bad config before any work
-    result = training.train(config, workdir)
+    result = training.train(config, workdir)  # validates before any work
   except stopping.Stopped as e:
     message, code = f"train.py: {e}", 128 + e.signum
   except (ValueError, FileNotFoundError, training.NonFiniteLossError,

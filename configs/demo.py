@@ -2,12 +2,11 @@
 
 No download, no GPU: a half-width generator on random 64x64 crops of the
 nine demo photographs (resized to 128 px; two held out for the sample grids),
-with the paper's two holes scaled to 64 px, through all three phases. On 2
-CPU cores it takes 5-6 minutes; the result fills the held-out holes with
-texture and beats their mean colour on hole L1, PSNR and SSIM in eval.py
-(hole L1 10.1-11.1% against 11.2%, sharpness 0.46-0.53 against 0.08), though
-not OpenCV's Telea; its colour shift moves with float rounding (9-22).
-See WORKDIR/samples/ and `python eval.py --ckpt WORKDIR`.
+with the paper's two holes scaled to 64 px, through all three phases, in
+minutes on 2 CPU cores. It shows the system at work, not a useful model
+(seven training photographs; docs/photos.md measures it against the mean
+colour and OpenCV's Telea). See WORKDIR/samples/ and
+`python eval.py --ckpt WORKDIR`.
 
     python train.py --config configs/demo.py --workdir runs/demo
 """

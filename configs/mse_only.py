@@ -3,8 +3,8 @@
 The base config with the adversarial phases removed: 125,000 generator-only
 iterations (the paper's total), so that blur can be compared with the full
 model at the same number of generator updates. Same data flags as base.py.
-Time: a generator step takes about 3.8 s on a 2-core CPU (bench/train_speed.py),
-1.5x less than a joint step, so this schedule too is for GPUs.
+Like base.py's, this schedule is for GPUs (bench/train_speed.py measures a
+generator step here).
 """
 
 from configs import base
