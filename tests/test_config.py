@@ -43,6 +43,7 @@ def test_the_paper_config_states_only_what_differs_from_the_defaults():
                      "data.workers"}
 
 
+@pytest.mark.slow
 def test_the_field_listing_command():
   out = subprocess.run([sys.executable, "-m", "pconvgan.config"],
                        capture_output=True, text=True, check=True).stdout

@@ -230,6 +230,7 @@ def test_per_process_shards_partition_the_data(tmp_path):
     data.make_loader(paths, batch_size=4, shard_index=0, shard_count=3)
 
 
+@pytest.mark.slow
 def test_worker_processes_are_deterministic_and_give_the_same_examples(tmp_path):
   paths = write_colour_images(tmp_path, 6)
   def run(workers):

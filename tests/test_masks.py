@@ -146,6 +146,7 @@ def test_exported_masks_are_the_evaluation_masks(tmp_path):
     np.testing.assert_array_equal(from_files(None, i), want)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [(32, 32), (64, 64), (128, 128), (96, 160)])
 def test_freeform_masks_never_fail_over_thousands_of_draws(size):
   """Every bucket the configs use, at every training size: a draw must never

@@ -62,6 +62,7 @@ def test_region_scales_by_hand():
   assert regions.region_scales(30) == [0.8, 1.0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("refine", [True, False])
 def test_no_hole_pixel_is_left_unreached(variables, refine):
   image = photo(384, 512)

@@ -77,6 +77,7 @@ def test_each_phase_changes_only_what_it_should(phase):
     assert all_differ(before["d"], after["d"])
 
 
+@pytest.mark.slow
 def test_joint_step_equals_a_d_step_then_a_g_step():
   g_tx, d_tx, state, batch = setup(sgd=True)
   joint, metrics = jax.jit(functools.partial(
@@ -151,6 +152,7 @@ def test_steps_with_cpu_forms_equal_the_plain_steps(phase):
       phase == "discriminator")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("phase", ["generator", "joint"])
 def test_two_device_step_equals_one_device_step(phase):
   cpus = jax.devices("cpu")  # simulated ones, also beside a single GPU
@@ -180,6 +182,7 @@ def test_phase_of_follows_the_schedule():
   assert steps.phase_of(0, (0, 0, 5)) == "joint"
 
 
+@pytest.mark.slow
 def test_ema_follows_the_generator_by_its_decay():
   g_tx, d_tx, _, batch = setup()
   state = steps.init_state(jax.random.key(0), 32, G_CFG, D_CFG, g_tx, d_tx,
@@ -217,6 +220,7 @@ def test_learning_rate_decay_by_hand():
     steps.OptimConfig(g_final_lr_fraction=0.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("phase", ["generator", "joint"])
 def test_decayed_step_moves_the_generator_by_the_fraction(phase):
   """Past the fall, a G update is the constant-rate update times the final

@@ -116,6 +116,7 @@ def test_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint(
   assert mngr.all_steps() == [2]
 
 
+@pytest.mark.slow
 def test_bad_configs_are_refused_before_any_work(tmp_path):
   cases = [
       (["--config.train.batch_sizes=8"], "batch_sizes"),
@@ -178,6 +179,7 @@ def test_resuming_after_a_data_change_restarts_only_the_data_order(
   assert record["step"] == 3
 
 
+@pytest.mark.slow
 def test_a_new_run_starts_from_the_generator_of_init_from(
     tmp_path, tiny_checkpoint, capsys):
   trained, model, _, _, _, _ = weights.load_any(tiny_checkpoint)
