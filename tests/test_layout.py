@@ -1,0 +1,39 @@
+"""The module layout the README states: levels that import only downwards,
+and no backend decision in the model."""
+
+import os
+import re
+
+import pytest
+
+PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))), "pconvgan")
+LEVELS = [  # as in the README's Layout table
+    ["conv", "cpu_training", "layers", "generator", "discriminator", "losses"],
+    ["files", "masks", "data", "steps", "config", "checkpoint", "weights",
+     "training"],
+    ["regions", "inpaint_photos", "evaluation", "metrics", "export", "linen",
+     "app"],
+]
+LEVEL = {m: i for i, modules in enumerate(LEVELS) for m in modules}
+
+
+def imports(module):
+  with open(os.path.join(PACKAGE, module + ".py")) as f:
+    return set(re.findall(r"^\s*from pconvgan import (\w+)", f.read(), re.M))
+
+
+@pytest.mark.parametrize("module", sorted(LEVEL))
+def test_modules_import_only_their_level_or_below(module):
+  upward = {m for m in imports(module) if LEVEL.get(m, -1) > LEVEL[module]}
+  assert not upward, f"{module} imports {upward} from a higher level"
+
+
+@pytest.mark.parametrize("module", ["generator", "discriminator", "layers",
+                                    "conv", "cpu_training"])
+def test_the_model_makes_no_backend_decision(module):
+  with open(os.path.join(PACKAGE, module + ".py")) as f:
+    source = f.read()
+  assert "default_backend" not in source
+  if module in ("generator", "discriminator"):
+    assert "cpu_training" not in source
