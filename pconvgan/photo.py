@@ -61,10 +61,10 @@ def oriented_size(path: str) -> tuple[int, int]:
 
 
 # EXIF orientation -> the numpy form of Pillow's ImageOps.exif_transpose.
-_ORIENT = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1],
-           4: lambda a: a[::-1], 5: lambda a: a.swapaxes(0, 1),
-           6: lambda a: np.rot90(a, -1), 7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
-           8: lambda a: np.rot90(a, 1)}
+ORIENTATIONS = {
+    2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1),
+    7: lambda a: a.swapaxes(0, 1)[::-1, ::-1], 8: lambda a: np.rot90(a, 1)}
 
 
 def _sixteen_bit_colour(image: Image.Image) -> bool:
@@ -89,7 +89,7 @@ def _read_sixteen_bit_colour(path, orientation: int) -> tuple[np.ndarray,
                            cv2.IMREAD_UNCHANGED)
   if samples is None or samples.dtype != np.uint16 or samples.ndim != 3:
     raise ValueError(f"cannot decode the 16-bit colour samples of {path}")
-  samples = _ORIENT.get(orientation, lambda a: a)(samples)
+  samples = ORIENTATIONS.get(orientation, lambda a: a)(samples)
   alpha = samples[..., 3].copy() if samples.shape[-1] == 4 else None
   pixels = samples[..., 2::-1].astype(np.float32) / np.float32(65535)
   return pixels, alpha
@@ -169,7 +169,8 @@ def write(path: str, pixels: np.ndarray, like: Photo | None = None) -> None:
   image.save(path, format=fmt, **options)
 
 
-def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+def png_chunk(kind: bytes, payload: bytes) -> bytes:
+  """One PNG chunk: length, type, payload, CRC."""
   return (struct.pack(">I", len(payload)) + kind + payload
           + struct.pack(">I", zlib.crc32(kind + payload)))
 
@@ -197,10 +198,10 @@ def _write_sixteen_bit_colour(path: str, fmt: str, pixels: np.ndarray,
   png = encoded.tobytes()
   extra = b""
   if like.icc_profile:
-    extra += _png_chunk(b"iCCP", b"icc\0\0" + zlib.compress(like.icc_profile))
+    extra += png_chunk(b"iCCP", b"icc\0\0" + zlib.compress(like.icc_profile))
   if like.exif:
     exif = like.exif[6:] if like.exif.startswith(b"Exif\0\0") else like.exif
-    extra += _png_chunk(b"eXIf", exif)
+    extra += png_chunk(b"eXIf", exif)
   end_of_header = 8 + 25  # signature, then the IHDR chunk
   with open(path, "wb") as f:
     f.write(png[:end_of_header] + extra + png[end_of_header:])

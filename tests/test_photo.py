@@ -110,7 +110,7 @@ def test_orientations_match_pillows_exif_transpose(orientation):
   exif[0x0112] = orientation
   image.info["exif"] = exif.tobytes()
   want = np.asarray(ImageOps.exif_transpose(image))
-  got = photo._ORIENT.get(orientation, lambda a: a)(stored)  # pylint: disable=protected-access
+  got = photo.ORIENTATIONS.get(orientation, lambda a: a)(stored)
   np.testing.assert_array_equal(got, want)
 
 
@@ -122,7 +122,7 @@ def write_png16(path, samples, exif=None):
   if exif is not None:  # an eXIf chunk after IHDR, through our writer's helper
     with open(path, "rb") as f:
       png = f.read()
-    chunk = photo._png_chunk(b"eXIf", exif)  # pylint: disable=protected-access
+    chunk = photo.png_chunk(b"eXIf", exif)
     with open(path, "wb") as f:
       f.write(png[:33] + chunk + png[33:])
 
