@@ -97,13 +97,17 @@ def parse(config: Any) -> RunConfig:
       parsed[name] = checks.as_config(cls, get(name))
     except (TypeError, ValueError) as e:
       raise ValueError(f"config.{name}: {e}") from None
-  return RunConfig(seed=int(get("seed", 0)), **parsed)
+  return RunConfig(seed=int(get("seed", SEED[0])), **parsed)
+
+
+# The one field outside the sections: (default, comment).
+SEED = (0, "initialisation seed of all networks")
 
 
 def default_config() -> ml_collections.ConfigDict:
   """Every section and field at its default."""
   config = ml_collections.ConfigDict()
-  config.seed = 0  # initialisation seed of all networks
+  config.seed = SEED[0]
   for name, cls in SECTIONS.items():
     config[name] = ml_collections.ConfigDict(dataclasses.asdict(cls()))
   return config
@@ -121,7 +125,7 @@ def field_comments(cls: type) -> dict[str, str]:
 
 def describe() -> str:
   """Every field as 'section.field = default  # comment', one a line."""
-  lines = ["seed = 0  # initialisation seed of all networks"]
+  lines = [f"seed = {SEED[0]!r}  # {SEED[1]}"]
   for name, cls in SECTIONS.items():
     comments = field_comments(cls)
     lines += [f"{name}.{f.name} = {f.default!r}  # {comments[f.name]}"

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from pconvgan import checks
+from pconvgan import conv
 from pconvgan import layers
 
 # (kernel size, filters) of the stride-2 encoder layers.
@@ -220,7 +221,7 @@ def reached(mask: jax.Array) -> jax.Array:
   m = (m > 0.5).astype(jnp.float32)
 
   def window_any(x, k, stride):
-    pads = [(0, 0)] + [layers.same_padding(n, k, stride) for n in x.shape[1:3]]
+    pads = [(0, 0)] + [conv.same_padding(n, k, stride) for n in x.shape[1:3]]
     return lax.reduce_window(x, 0.0, lax.max, (1, k, k, 1),
                              (1, stride, stride, 1), pads + [(0, 0)])
 

@@ -19,10 +19,6 @@ from jax import lax
 from pconvgan import conv as conv_lib
 from pconvgan import cpu_training
 
-# Re-exported: the padding rule of every convolution here.
-same_padding = conv_lib.same_padding
-
-
 def _conv(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
   """Zero-padded 'same-centred' convolution. Traced inside
   cpu_training.forms (the training steps built for CPU devices), strided

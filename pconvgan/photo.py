@@ -51,6 +51,11 @@ def to_uint8(pixels: np.ndarray) -> np.ndarray:
   return out
 
 
+def _to_uint16(samples: np.ndarray) -> np.ndarray:
+  """16-bit samples of float ``samples`` in [0, 1]."""
+  return np.round(np.clip(samples, 0, 1) * 65535).astype(np.uint16)
+
+
 def oriented_size(path: str) -> tuple[int, int]:
   """(width, height) of an image as displayed (its EXIF orientation applied),
   from the header only."""
@@ -100,23 +105,23 @@ def read(path) -> Photo:
   OSError / ValueError if unreadable. Memory: the decoded 8-bit image is
   freed before the float pixels are made, band by band."""
   with Image.open(path) as image:
-    if _sixteen_bit_colour(image):
-      info, exif = dict(image.info), image.getexif()
-      pixels, alpha = _read_sixteen_bit_colour(path, exif.get(0x0112, 1))
-      if 0x0112 in exif:
-        del exif[0x0112]
-      return Photo(pixels, alpha, True, False, info.get("icc_profile"),
-                   exif.tobytes() if len(exif) else None, {}, image.format)
+    sixteen_colour = _sixteen_bit_colour(image)  # the tile says, before load
     image.load()
-    info, fmt = dict(image.info), image.format
+    info, fmt, exif = dict(image.info), image.format, image.getexif()
+    orientation = exif.get(0x0112, 1)
     jpeg = {}
-    if image.format == "JPEG":
+    if fmt == "JPEG":
       jpeg = {"qtables": image.quantization,
               "subsampling": JpegImagePlugin.get_sampling(image)}
-    exif = image.getexif()
-    upright = ImageOps.exif_transpose(image)
+    upright = None if sixteen_colour else ImageOps.exif_transpose(image)
   if 0x0112 in exif:
     del exif[0x0112]
+  kept = {"icc_profile": info.get("icc_profile"),
+          "exif": exif.tobytes() if len(exif) else None, "jpeg": jpeg,
+          "format": fmt}
+  if sixteen_colour:
+    pixels, alpha = _read_sixteen_bit_colour(path, orientation)
+    return Photo(pixels, alpha, sixteen_bit=True, **kept)
   mode = upright.mode
   alpha = None
   if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in info):
@@ -131,8 +136,7 @@ def read(path) -> Photo:
     pixels = np.empty(samples.shape, np.float32)
     for i in range(0, samples.shape[0], 256):
       np.multiply(samples[i:i + 256], np.float32(1 / 255), out=pixels[i:i + 256])
-  return Photo(pixels, alpha, sixteen, sixteen, info.get("icc_profile"),
-               exif.tobytes() if len(exif) else None, jpeg, fmt)
+  return Photo(pixels, alpha, sixteen_bit=sixteen, grey=sixteen, **kept)
 
 
 def write(path: str, pixels: np.ndarray, like: Photo | None = None) -> None:
@@ -144,12 +148,12 @@ def write(path: str, pixels: np.ndarray, like: Photo | None = None) -> None:
   if fmt is None:
     raise ValueError(f"cannot tell the image format of output {path} from its "
                      "extension; use .png, .jpg, .webp or .tif")
-  if like.sixteen_bit and not like.grey and fmt in SIXTEEN_BIT_FORMATS:
-    _write_sixteen_bit_colour(path, fmt, pixels, like)
-    return
   if like.sixteen_bit and fmt in SIXTEEN_BIT_FORMATS:
+    if not like.grey:
+      _write_sixteen_bit_colour(path, fmt, pixels, like)
+      return
     grey = np.clip(pixels, 0, 1) @ np.array([0.299, 0.587, 0.114], np.float32)
-    image = Image.fromarray(np.round(grey * 65535).astype(np.uint16))
+    image = Image.fromarray(_to_uint16(grey))
   else:
     image = Image.fromarray(to_uint8(pixels))
     if like.alpha is not None and fmt in ALPHA_FORMATS:
@@ -179,7 +183,7 @@ def _write_sixteen_bit_colour(path: str, fmt: str, pixels: np.ndarray,
                               like: Photo) -> None:
   """16-bit RGB(A) PNG (OpenCV, with the profile and EXIF added as iCCP and
   eXIf chunks) or TIFF (tifffile, with the profile)."""
-  rgb = np.round(np.clip(pixels, 0, 1) * 65535).astype(np.uint16)
+  rgb = _to_uint16(pixels)
   alpha = like.alpha
   if alpha is not None and alpha.dtype != np.uint16:
     alpha = alpha.astype(np.uint16) * 257

@@ -1,7 +1,7 @@
 """The training loop: three phases, data parallelism, checkpoints, resume, logs.
 
-``train(config, workdir)`` validates the whole config (``pconvgan.config``), builds the data loaders
-(which check every image path), then resumes from the latest checkpoint in
+``train(config, workdir)`` validates the whole config (``pconvgan.config``),
+builds the data loaders (which check every image path), then resumes from the latest checkpoint in
 ``workdir/checkpoints`` if there is one, and runs the phases of
 ``config.train.phase_steps`` to the end.
 """
@@ -183,9 +183,9 @@ def _train(run: config_lib.RunConfig, config_json: dict, workdir: str, devices,
 
 def initial_generator(path: str, model: generator.GeneratorConfig
                       ) -> dict | None:
-  """The generator variables of ``train.init_from`` and a name for them
-  (None if it is empty); refuses
-  weights of another architecture than ``model``, naming both."""
+  """{'variables', 'name'} of the generator of ``train.init_from`` (None if
+  it is empty); refuses weights of another architecture than ``model``,
+  naming both."""
   if not path:
     return None
   variables, config, _, _, step, _ = weights.load_any(os.path.expanduser(path))
@@ -195,8 +195,8 @@ def initial_generator(path: str, model: generator.GeneratorConfig
   return {"variables": variables, "name": f"{path} (step {step})"}
 
 
-def _loop(run: config_lib.RunConfig, config_json: dict, workdir: str, progress: bool,
-          stop: stopping.StopRequest, mesh, data_iter, sample,
+def _loop(run: config_lib.RunConfig, config_json: dict, workdir: str,
+          progress: bool, stop: stopping.StopRequest, mesh, data_iter, sample,
           initial: dict | None = None) -> dict:
   """Resumes from the newest intact checkpoint (else starts from ``initial``
   generator variables, if given) and runs the phases."""

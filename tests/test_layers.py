@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from pconvgan import conv
 from pconvgan import cpu_training
 from pconvgan import layers
 
@@ -183,7 +184,7 @@ def _explicit_upsampled_concat_conv(low, high, kernel):
   x = layers.upsample_nearest(low)
   x = x if high is None else jnp.concatenate([x, high], -1)
   return jax.lax.conv_general_dilated(
-      x, kernel, (1, 1), [layers.same_padding(n, k, 1) for n, k in
+      x, kernel, (1, 1), [conv.same_padding(n, k, 1) for n, k in
                           zip(x.shape[1:3], kernel.shape[:2])],
       dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
@@ -269,6 +270,6 @@ def test_same_padding_of_a_symbolic_size_is_that_of_its_multiples():
   from jax import export  # pylint: disable=import-outside-toplevel
   (h,) = export.symbolic_shape("h")
   for kernel, stride in ((7, 2), (5, 2), (3, 2), (3, 1), (1, 1), (4, 2)):
-    want = {layers.same_padding(n, kernel, stride) for n in (32, 64, 96, 160)}
+    want = {conv.same_padding(n, kernel, stride) for n in (32, 64, 96, 160)}
     assert len(want) == 1
-    assert layers.same_padding(32 * h, kernel, stride) == want.pop()
+    assert conv.same_padding(32 * h, kernel, stride) == want.pop()
