@@ -6,6 +6,15 @@ mask, concatenation with the matching encoder output (for the last decoder
 layer, the input image and its mask) and PConv K3 S1 -> 256, 256, 128, 64, 3.
 Output: PConv K1 S1 -> 3 with a sigmoid.
 
+Optionally (``refine`` > 0, not in the paper) a full-resolution refinement
+head corrects the output's logits before the sigmoid: three ordinary 3x3
+convolutions (ReLU) of the output, the masked image and the mask itself, the
+last one initialised to zero so that a trained generator gains the head
+without changing its output. The paper's decoder reaches full resolution
+only through its last 3-channel layer, fed by nearest-upsampled features
+that cannot tell pixels of a 2x2 block apart; the head sees the hole's exact
+border.
+
 Batch norm follows every layer except the first encoder layer (as in pix2pix
 and Liu et al., so that the statistics are not those of the raw masked image)
 and the 1x1 output layer (whose sigmoid maps straight to pixel values). Those
@@ -45,6 +54,7 @@ class GeneratorConfig:
   partial: bool = True  # False: ordinary convolutions (ablation d)
   bn_momentum: float = 0.9  # weight of old running statistics
   bn_eps: float = 1e-5  # added to batch-norm variances
+  refine: int = 0  # channels of the full-resolution refinement head (0: none, the paper's)
 
   def __post_init__(self):
     if not self.width > 0:
@@ -54,15 +64,26 @@ class GeneratorConfig:
           f"GeneratorConfig.bn_momentum must be in [0, 1), got {self.bn_momentum}")
     if not self.bn_eps > 0:
       raise ValueError(f"GeneratorConfig.bn_eps must be > 0, got {self.bn_eps}")
+    if self.refine < 0:
+      raise ValueError(f"GeneratorConfig.refine must be >= 0, got {self.refine}")
 
 
 def _filters(channels: int, width: float) -> int:
   return max(1, int(round(channels * width)))
 
 
-def layer_names() -> list[str]:
+# Layers of the refinement head (GeneratorConfig.refine > 0), in order.
+REFINE = ("refine1", "refine2", "refine3")
+# Its input channels: the output, the masked image and the mask.
+REFINE_INPUTS = 7
+
+
+def layer_names(config: Any = None) -> list[str]:
+  """The generator's layers in order (with ``config``'s refinement head)."""
+  cfg = checks.as_config(GeneratorConfig, config)
   return ([f"enc{i + 1}" for i in range(len(ENCODER))]
-          + [f"dec{i + 1}" for i in range(len(DECODER))] + ["out"])
+          + [f"dec{i + 1}" for i in range(len(DECODER))] + ["out"]
+          + (list(REFINE) if cfg.refine else []))
 
 
 def _has_bn(name: str) -> bool:
@@ -96,7 +117,32 @@ def _init_generator(key: jax.Array, cfg: GeneratorConfig) -> dict:
                                              bias=not _has_bn(name))}
     if _has_bn(name):
       params[name]["bn"], stats[name] = layers.init_batch_norm(c_out)
+  if cfg.refine:
+    params.update(init_refine(jax.random.fold_in(key, len(specs)), cfg.refine))
   return {"params": params, "batch_stats": stats}
+
+
+def init_refine(key: jax.Array, channels: int) -> dict:
+  """Fresh parameters of the refinement head; its last layer is zero, so
+  the head adds nothing until trained."""
+  k1, k2 = jax.random.split(key)
+  last = {"kernel": jnp.zeros((3, 3, channels, OUT_CHANNELS), jnp.float32),
+          "bias": jnp.zeros((OUT_CHANNELS,), jnp.float32)}
+  return {"refine1": {"conv": layers.init_conv(k1, 3, REFINE_INPUTS, channels)},
+          "refine2": {"conv": layers.init_conv(k2, 3, channels, channels)},
+          "refine3": {"conv": last}}
+
+
+def refine_logits(params: dict, logits: jax.Array, image: jax.Array,
+                  mask: jax.Array) -> jax.Array:
+  """The refinement head: ``logits`` (pre-sigmoid output) corrected from
+  the output, ``image`` (hole pixels zero) and ``mask``."""
+  h = jnp.concatenate([jax.nn.sigmoid(logits), image, mask], -1)
+  for name in REFINE[:-1]:
+    h = jax.nn.relu(layers.conv(h, params[name]["conv"]["kernel"],
+                                params[name]["conv"]["bias"]))
+  last = params[REFINE[-1]]["conv"]
+  return logits + layers.conv(h, last["kernel"], last["bias"])
 
 
 def _plain_layer(xs, masks, kernel, bias, stride, upsample_first=False):
@@ -107,16 +153,20 @@ def _plain_layer(xs, masks, kernel, bias, stride, upsample_first=False):
   return layers.conv(x, kernel, bias, stride), masks[0][:, ::stride, ::stride]
 
 
-def _check_variables(variables: Any) -> None:
+def _check_variables(variables: Any, cfg: GeneratorConfig) -> None:
   if not isinstance(variables, Mapping) or "params" not in variables:
     raise ValueError(
         "variables must be the dict returned by pconvgan.init (keys 'params' "
         f"and 'batch_stats'), got {type(variables).__name__}"
         + (f" with keys {sorted(variables)}" if isinstance(variables, Mapping)
            else ""))
-  missing = [n for n in layer_names() if n not in variables["params"]]
+  missing = [n for n in layer_names(cfg) if n not in variables["params"]]
   if missing:
     raise ValueError(f"generator variables lack the layers {missing}")
+  extra = [n for n in REFINE if n in variables["params"] and not cfg.refine]
+  if extra:
+    raise ValueError(f"generator variables hold the refinement head {extra} "
+                     "but the config has refine=0")
 
 
 def apply_generator(variables: dict, image: jax.Array, mask: jax.Array, *,
@@ -130,7 +180,7 @@ def apply_generator(variables: dict, image: jax.Array, mask: jax.Array, *,
   and the running averages updated.
   """
   cfg = checks.as_config(GeneratorConfig, config)
-  _check_variables(variables)
+  _check_variables(variables, cfg)
   checks.check_image(image)
   checks.check_mask(mask, image)
   return _apply_generator(variables, image, mask, train, cfg)
@@ -182,7 +232,12 @@ def forward(variables: dict, image: jax.Array, mask: jax.Array, train: bool,
     # h and m are upsampled 2x (nearest) inside the layer, at no extra cost.
     h, m = block(f"dec{i + 1}", [h, skip_h], [m, skip_m], 1, layers.leaky_relu,
                  upsample_first=True)
-  out, _ = block("out", [h], [m], 1, jax.nn.sigmoid)
+  if cfg.refine:
+    logits, _ = block("out", [h], [m], 1, lambda z: z)
+    out = jax.nn.sigmoid(refine_logits(params, logits,
+                                       jnp.where(mask > 0, image, 0.0), mask))
+  else:
+    out, _ = block("out", [h], [m], 1, jax.nn.sigmoid)
 
   if unbatched:
     out = out[0]
@@ -214,8 +269,8 @@ def reached(mask: jax.Array) -> jax.Array:
   mask: (B, H, W, 1) or (H, W, 1), 1 = known. Returns a mask of the same
   shape: 1 where the partial convolutions' mask updates (Liu et al.: a window
   with any known pixel is known afterwards; padding counts as hole) reach the
-  output, 0 where the output is the constant sigmoid(0) = 0.5 because no
-  known pixel is within the U-Net's reach.
+  output, 0 where the output is a constant (sigmoid(0) = 0.5 without the
+  refinement head) because no known pixel is within the U-Net's reach.
   """
   m, unbatched = checks.as_batch(jnp.asarray(mask))
   m = (m > 0.5).astype(jnp.float32)

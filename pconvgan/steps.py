@@ -56,6 +56,7 @@ class OptimConfig:
   g_decay_start: int = 0  # step where G's learning rate starts to fall
   g_decay_steps: int = 0  # length of its half-cosine fall (0 = constant)
   g_final_lr_fraction: float = 0.1  # G's learning rate after the fall
+  refine_learning_rate: float = 0.0  # Adam rate of G's refinement head (0: G's)
 
   def __post_init__(self):
     if self.g_decay_start < 0 or self.g_decay_steps < 0:
@@ -66,6 +67,9 @@ class OptimConfig:
                        f"{self.g_final_lr_fraction}")
     if not 0 <= self.ema_decay < 1:
       raise ValueError(f"optim.ema_decay must be in [0, 1), got {self.ema_decay}")
+    if self.refine_learning_rate < 0:
+      raise ValueError(f"optim.refine_learning_rate must be >= 0, got "
+                       f"{self.refine_learning_rate}")
     for name in ("g_learning_rate", "d_learning_rate"):
       if not getattr(self, name) > 0:
         raise ValueError(f"optim.{name} must be > 0, got {getattr(self, name)}")
@@ -89,9 +93,21 @@ class LossConfig:
 
 def make_optimizers(config) -> tuple[optax.GradientTransformation,
                                      optax.GradientTransformation]:
+  """(generator, discriminators) optimisers: Adam each; with
+  optim.refine_learning_rate set, the generator's refinement head has its
+  own Adam at that rate (a new head beside a trained U-Net)."""
   cfg = checks.as_config(OptimConfig, config)
-  return (optax.adam(cfg.g_learning_rate, cfg.g_b1, cfg.g_b2),
-          optax.adam(cfg.d_learning_rate, cfg.d_b1, cfg.d_b2))
+  g_tx = optax.adam(cfg.g_learning_rate, cfg.g_b1, cfg.g_b2)
+  if cfg.refine_learning_rate:
+    def labels(params):
+      return {name: jax.tree.map(
+          lambda _, n=name: "refine" if n in generator.REFINE else "unet", p)
+              for name, p in params.items()}
+    g_tx = optax.multi_transform(
+        {"unet": g_tx,
+         "refine": optax.adam(cfg.refine_learning_rate, cfg.g_b1, cfg.g_b2)},
+        labels)
+  return g_tx, optax.adam(cfg.d_learning_rate, cfg.d_b1, cfg.d_b2)
 
 
 def g_lr_factor(step, config) -> jax.Array:

@@ -16,10 +16,12 @@ from pconvgan import generator
 
 
 def generator_rows(variables: dict, size: tuple[int, int]) -> list[tuple]:
-  """(layer, kernel, stride, in -> out channels, output size, parameters)."""
+  """(layer, kernel, stride, in -> out channels, output size, parameters),
+  with the refinement head's layers if ``variables`` hold them."""
   h, w = size
   rows = []
-  for name in generator.layer_names():
+  refine = int(generator.REFINE[0] in variables["params"])
+  for name in generator.layer_names({"refine": refine}):
     p = variables["params"][name]
     k, _, c_in, c_out = p["conv"]["kernel"].shape
     if name.startswith("enc"):
@@ -69,13 +71,18 @@ def main(argv=None) -> None:
                       metavar=("H", "W"), help="image size (multiples of 32)")
   parser.add_argument("--width", type=float, default=1.0,
                       help="channel width multiplier")
+  parser.add_argument("--refine", type=int, default=0,
+                      help="channels of the refinement head (0: none)")
   args = parser.parse_args(argv)
   size = tuple(args.size)
-  g = generator.init_generator(jax.random.key(0), {"width": args.width})
+  g = generator.init_generator(jax.random.key(0), {"width": args.width,
+                                                   "refine": args.refine})
   d = discriminator.init_discriminator(jax.random.key(0), size,
                                        {"width": args.width})
   g_rows = generator_rows(g, size)
-  print(f"Generator at {size[0]}x{size[1]}, width {args.width}:\n")
+  print(f"Generator at {size[0]}x{size[1]}, width {args.width}"
+        + (f", refinement head of {args.refine} channels" if args.refine
+           else "") + ":\n")
   print(markdown(("layer", "kernel", "stride", "channels", "output",
                   "parameters"), g_rows))
   print(f"\nGenerator parameters: {generator.count_params(g['params']):,} "

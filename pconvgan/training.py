@@ -8,6 +8,7 @@ builds the data loaders (which check every image path), then resumes from the la
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -185,14 +186,23 @@ def initial_generator(path: str, model: generator.GeneratorConfig
                       ) -> dict | None:
   """{'variables', 'name'} of the generator of ``train.init_from`` (None if
   it is empty); refuses weights of another architecture than ``model``,
-  naming both."""
+  naming both, except that a generator without a refinement head gains the
+  head ``model`` asks for."""
   if not path:
     return None
   variables, config, _, _, step, _ = weights.load_any(os.path.expanduser(path))
+  name = f"{path} (step {step})"
+  if config != model and config == dataclasses.replace(model, refine=0):
+    # A generator without the refinement head gains a fresh one (whose last
+    # layer is zero: the output is unchanged).
+    head = generator.init_refine(jax.random.key(0), model.refine)
+    params = dict(variables["params"], **head)
+    return {"variables": dict(variables, params=params),
+            "name": f"{name} with a new refinement head"}
   if config != model:
     raise ValueError(f"train.init_from: {path} holds a generator of {config}, "
                      f"the config's model is {model}")
-  return {"variables": variables, "name": f"{path} (step {step})"}
+  return {"variables": variables, "name": name}
 
 
 def _loop(run: config_lib.RunConfig, config_json: dict, workdir: str,
