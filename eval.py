@@ -27,6 +27,7 @@ from ml_collections import config_flags
 
 from pconvgan import checkpoint
 from pconvgan import data
+from pconvgan import dihedral
 from pconvgan import evaluation
 from pconvgan import reporting
 
@@ -54,6 +55,9 @@ _BASELINES = flags.DEFINE_list(
     f"Classical baselines to evaluate too, of {list(evaluation.BASELINES)} "
     "(empty: none).")
 _LPIPS = flags.DEFINE_bool("lpips", True, "Compute LPIPS (AlexNet).")
+_ENSEMBLE = flags.DEFINE_enum(
+    "ensemble", "1", [str(n) for n in dihedral.COUNTS],
+    "Average each model's output over this many flips and transpositions.")
 
 
 def main(argv):
@@ -74,7 +78,8 @@ def main(argv):
     results = evaluation.evaluate(models, loader, baselines=_BASELINES.value,
                                   with_lpips=_LPIPS.value,
                                   grid_count=_GRID.value,
-                                  grid_stride=max(1, _GRID_STRIDE.value))
+                                  grid_stride=max(1, _GRID_STRIDE.value),
+                                  ensemble=int(_ENSEMBLE.value))
   except (ValueError, FileNotFoundError) as e:
     print(f"eval.py: error: {e}", file=sys.stderr)
     sys.exit(1)

@@ -98,11 +98,13 @@ def bucket_of(ratio: float) -> str:
 
 def evaluate(models: Sequence[Model], loader, *,
              baselines: Sequence[str] | bool = True, with_lpips: bool = True,
-             grid_count: int = 4, grid_stride: int = 1,
+             grid_count: int = 4, grid_stride: int = 1, ensemble: int = 1,
              progress: bool = True) -> dict:
   """Metrics of every method over ``loader``'s batches, and a sample grid.
 
-  ``baselines``: names from BASELINES (True: all, False: none). The grid
+  ``baselines``: names from BASELINES (True: all, False: none).
+  ``ensemble``: each model's output averaged over that many flips and
+  transpositions (named "NAME x8" for 8). The grid
   shows examples 0, ``grid_stride``, 2 ``grid_stride``, ... (``grid_count``).
   Unreadable images are left out and counted. Returns {'overall': {method:
   summary}, 'buckets': {bucket: {method: summary}}, 'grid': uint8 array,
@@ -111,8 +113,9 @@ def evaluate(models: Sequence[Model], loader, *,
   fills: dict[str, Callable] = {}
   for m in models:
     fn = jax.jit(lambda x, k, v=m.variables, c=m.config:
-                 generator.apply_generator(v, x, k, config=c))
-    fills[m.name] = lambda images, masks_, fn=fn: np.asarray(fn(images, masks_))
+                 generator.apply_generator(v, x, k, config=c, ensemble=ensemble))
+    name = m.name if ensemble == 1 else f"{m.name} x{ensemble}"
+    fills[name] = lambda images, masks_, fn=fn: np.asarray(fn(images, masks_))
   if baselines is True:
     baselines = list(BASELINES)
   for name in baselines or ():

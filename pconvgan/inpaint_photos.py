@@ -35,6 +35,7 @@ import numpy as np
 from PIL import Image
 
 from pconvgan import data
+from pconvgan import dihedral
 from pconvgan import masks
 from pconvgan import photo
 from pconvgan import regions
@@ -42,7 +43,8 @@ from pconvgan import weights
 
 
 def fill(variables: dict, image: np.ndarray, hole: np.ndarray, *,
-         config=None, max_side: int = 0, progress=None) -> np.ndarray:
+         config=None, max_side: int = 0, ensemble: int = 1,
+         progress=None) -> np.ndarray:
   """Inpaints one image of any size with holes of any size
   (``regions.inpaint_image``); with ``max_side``, a larger image is filled
   downscaled and the fill upscaled (only hole pixels change, and memory
@@ -50,7 +52,7 @@ def fill(variables: dict, image: np.ndarray, hole: np.ndarray, *,
 
   image: float (H, W, 3) in [0, 1]; hole: bool (H, W), True = hole. Returns
   float32 (H, W, 3) whose known pixels are ``image``'s, exactly.
-  ``progress(done, total)``: as for ``regions.inpaint_image``.
+  ``ensemble`` and ``progress(done, total)``: as for ``regions.inpaint_image``.
   """
   image = np.asarray(image, np.float32)
   if hole.shape != image.shape[:2]:
@@ -62,7 +64,7 @@ def fill(variables: dict, image: np.ndarray, hole: np.ndarray, *,
   scale = max_side / max(h, w) if max_side and max(h, w) > max_side else 1.0
   if scale == 1.0:
     return regions.inpaint_image(variables, image, hole, config=config,
-                                  progress=progress)
+                                  ensemble=ensemble, progress=progress)
   size = (max(1, round(w * scale)), max(1, round(h * scale)))
   work = np.asarray(Image.fromarray(photo.to_uint8(image)).resize(
       size, Image.BICUBIC), np.float32) / 255.0
@@ -70,7 +72,7 @@ def fill(variables: dict, image: np.ndarray, hole: np.ndarray, *,
   work_hole = np.asarray(Image.fromarray(hole.astype(np.uint8) * 255).resize(
       size, Image.BOX)) > 0
   out = regions.inpaint_image(variables, work, work_hole, config=config,
-                              progress=progress)
+                              ensemble=ensemble, progress=progress)
   out = Image.fromarray(photo.to_uint8(out)).resize((w, h), Image.BICUBIC)
   result = image.copy()
   result[hole] = np.asarray(out)[hole].astype(np.float32) / 255.0
@@ -199,6 +201,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                       help="mask pixels above this (0-254) are hole")
   parser.add_argument("--max-side", type=int, default=0,
                       help="run images larger than this downscaled (0 = never)")
+  parser.add_argument("--ensemble", type=int, default=1,
+                      choices=dihedral.COUNTS,
+                      help="average each model pass over this many flips and "
+                      "transpositions (slower, smaller errors, smoother fills)")
   args = parser.parse_args(argv)
   if args.max_side < 0:
     parser.error(f"--max-side must be >= 0, got {args.max_side}")
@@ -216,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"inpaint: warning: mask {mask_path} {problem} at threshold "
               f"{args.threshold}; {masks.RULE}", file=sys.stderr)
       result = fill(variables, picture.pixels, hole, config=g_config,
-                    max_side=args.max_side)
+                    max_side=args.max_side, ensemble=args.ensemble)
       photo.write(out_path, result, picture)
       h, w = hole.shape
       print(f"{out_path}: {w}x{h}, {hole.mean() * 100:.1f}% hole "

@@ -27,6 +27,7 @@ import numpy as np
 from scipy import ndimage
 
 from pconvgan import checks
+from pconvgan import dihedral
 from pconvgan import generator
 
 # Depth (distance of a hole pixel from the nearest known one, in model
@@ -56,8 +57,8 @@ def _resize(array: np.ndarray, height: int, width: int, method: str
   return np.asarray(out)
 
 
-def _run(variables, image: np.ndarray, known: np.ndarray, config
-         ) -> tuple[np.ndarray, np.ndarray]:
+def _run(variables, image: np.ndarray, known: np.ndarray, config,
+         ensemble: int = 1) -> tuple[np.ndarray, np.ndarray]:
   """(output, reached) of the generator on one (h, w) crop, reflect-padded
   to a bucketed size and cropped back."""
   h, w = known.shape
@@ -66,7 +67,7 @@ def _run(variables, image: np.ndarray, known: np.ndarray, config
   mode = "reflect" if h > ph and w > pw else "symmetric"
   stack = np.pad(stack, ((0, ph), (0, pw), (0, 0)), mode=mode)
   out = generator.apply_generator(variables, stack[..., :3], stack[..., 3:],
-                                  config=config)
+                                  config=config, ensemble=ensemble)
   reach = generator.reached(jnp.asarray(stack[..., 3:]))
   return np.asarray(out)[:h, :w], np.asarray(reach)[:h, :w, 0] > 0
 
@@ -78,7 +79,7 @@ def _box(where: np.ndarray, margin: int) -> tuple[slice, slice]:
           slice(max(0, cols.min() - margin), min(w, cols.max() + 1 + margin)))
 
 
-def _fill_at_scale(variables, image, known, todo, scale, config):
+def _fill_at_scale(variables, image, known, todo, scale, config, ensemble=1):
   """Model output for the pixels ``todo`` (bool) at ``scale``: the crop
   around them, scaled, run, scaled back. Returns (rows, cols, fill, ok)."""
   rows, cols = _box(todo, math.ceil(CONTEXT / scale))
@@ -89,7 +90,7 @@ def _fill_at_scale(variables, image, known, todo, scale, config):
   # A model pixel is known only if every photo pixel under it is.
   small_known = _resize(crop_known.astype(np.float32)[..., None], sh, sw,
                         "linear")[..., 0] > 1 - 1e-3
-  out, reach = _run(variables, small, small_known, config)
+  out, reach = _run(variables, small, small_known, config, ensemble)
   fill = _resize(out, h, w, "cubic") if (sh, sw) != (h, w) else out
   reach_full = _resize(reach.astype(np.float32)[..., None], h, w,
                        "nearest")[..., 0] > 0.5 if (sh, sw) != (h, w) else reach
@@ -150,7 +151,7 @@ def region_scales(depth_px: float, depth: float = DEPTH) -> list[float]:
 
 def inpaint_image(variables: dict, image: np.ndarray, hole: np.ndarray, *,
                   config: Any = None, depth: float = DEPTH,
-                  refine: bool = True,
+                  refine: bool = True, ensemble: int = 1,
                   progress: Callable[[int, int], None] | None = None
                   ) -> np.ndarray:
   """Inpaints one image of any size with holes of any size.
@@ -160,6 +161,8 @@ def inpaint_image(variables: dict, image: np.ndarray, hole: np.ndarray, *,
   every hole pixel is the model's fill (never the constant output of an
   unreached pixel). ``depth``: how deep into a hole the model fills at one
   scale, in model pixels; ``refine=False`` stops at the coarsest scale.
+  ``ensemble``: each model pass averaged over that many flips and
+  transpositions (1, 2, 4 or 8; see ``pconvgan.apply``).
   ``progress(done, total)`` is called before the first and after every model
   pass (one per region and scale).
   """
@@ -171,6 +174,7 @@ def inpaint_image(variables: dict, image: np.ndarray, hole: np.ndarray, *,
     raise ValueError(f"mask size {hole.shape[1]}x{hole.shape[0]} differs from "
                      f"image size {image.shape[1]}x{image.shape[0]} (WxH)")
   cfg = checks.as_config(generator.GeneratorConfig, config)
+  dihedral.check_count(ensemble)
   if not hole.any():
     return image.copy()
   if hole.all():
@@ -208,7 +212,7 @@ def inpaint_image(variables: dict, image: np.ndarray, hole: np.ndarray, *,
       for attempt in range(8):
         rows, cols, fill, ok = _fill_at_scale(
             variables, np.where(given[..., None], local, 0.0), given, band,
-            scale, cfg)
+            scale, cfg, ensemble)
         if ok or attempt == 7:
           break
         scale *= 0.75  # a shape the reach estimate missed: go coarser

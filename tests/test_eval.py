@@ -106,3 +106,31 @@ def test_test_images_from_a_folder_or_the_run_and_its_masks(tmp_path):
   assert mask_cfg["kind"] == "folder" and mask_cfg["folder"] == str(tmp_path)
   with pytest.raises(ValueError, match="mask kind must be one of"):
     evaluation.test_images({"mask": {"kind": "circles"}}, demo)
+
+
+def test_evaluate_with_an_ensemble_scores_the_averaged_fills(tiny_checkpoint):
+  """The 'x2' row is the metric of apply(..., ensemble=2)'s composites."""
+  from pconvgan import generator
+  from pconvgan import metrics
+  models = evaluation.load_models([tiny_checkpoint])
+  paths, data_cfg, mask_cfg = evaluation.test_images(
+      {}, data.demo_folder(), "freeform", 4)
+  loader = data.make_loader(paths, batch_size=4, image_size=32,
+                            mask_config=mask_cfg, train=False, mask_seed=0,
+                            resize=data_cfg.resize, shard_index=0, shard_count=1)
+  results = evaluation.evaluate(models, loader, baselines=False,
+                                with_lpips=False, grid_count=0, ensemble=2,
+                                progress=False)
+  (name,) = results["overall"]
+  assert name == f"{models[0].name} x2"
+  batch = next(iter(loader))
+  images, masks_ = np.asarray(batch["image"]), np.asarray(batch["mask"])
+  out = generator.apply_generator(models[0].variables, images, masks_,
+                                  config=models[0].config, ensemble=2)
+  filled = metrics.composite(np.asarray(out), images, masks_)
+  want = np.mean([metrics.hole_l1(f, i, k) for f, i, k in
+                  zip(filled, images, masks_)])
+  assert np.isclose(results["overall"][name]["hole_l1"], want, rtol=1e-4)
+  single = evaluation.evaluate(models, loader, baselines=False,
+                               with_lpips=False, grid_count=0, progress=False)
+  assert single["overall"][models[0].name]["hole_l1"] != want

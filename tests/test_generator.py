@@ -205,3 +205,71 @@ def test_nan_and_inf_under_holes_do_not_reach_the_output(partial, train):
                  out, clean)
     filled = pconvgan.inpaint(variables, dirty, mask, config=config)
     assert np.isfinite(np.asarray(filled)).all()
+
+
+def numpy_conv3x3(x, kernel, bias):
+  """A zero-padded 3x3 convolution, one output pixel at a time (NHWC)."""
+  b, h, w, _ = x.shape
+  padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+  out = np.zeros((b, h, w, kernel.shape[-1]))
+  for i in range(h):
+    for j in range(w):
+      window = padded[:, i:i + 3, j:j + 3, :]  # (B, 3, 3, C_in)
+      out[:, i, j] = np.einsum("bklc,klcd->bd", window, kernel) + bias
+  return out
+
+
+def test_refinement_head_against_a_numpy_loop():
+  """logits + conv(relu(conv(relu(conv([sigmoid(logits), image, mask]))))),
+  written out with the head's last layer made non-zero."""
+  rng = np.random.default_rng(0)
+  params = pconvgan.generator.init_refine(jax.random.key(0), 4)
+  params["refine3"]["conv"]["kernel"] = jnp.asarray(
+      rng.normal(size=(3, 3, 4, 3)), jnp.float32)
+  params["refine3"]["conv"]["bias"] = jnp.asarray(rng.normal(size=3), jnp.float32)
+  logits = rng.normal(size=(2, 6, 5, 3)).astype(np.float32)
+  mask = (rng.random((2, 6, 5, 1)) > 0.4).astype(np.float32)
+  image = rng.random((2, 6, 5, 3)).astype(np.float32) * mask
+  got = pconvgan.generator.refine_logits(params, logits, image, mask)
+  p = jax.tree.map(np.asarray, params)
+  h = np.concatenate([1 / (1 + np.exp(-logits)), image, mask], -1)
+  h = np.maximum(numpy_conv3x3(h, p["refine1"]["conv"]["kernel"],
+                               p["refine1"]["conv"]["bias"]), 0)
+  h = np.maximum(numpy_conv3x3(h, p["refine2"]["conv"]["kernel"],
+                               p["refine2"]["conv"]["bias"]), 0)
+  want = logits + numpy_conv3x3(h, p["refine3"]["conv"]["kernel"],
+                                p["refine3"]["conv"]["bias"])
+  np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_a_fresh_refinement_head_leaves_the_output_unchanged():
+  """The head's last layer starts at zero: the U-Net's output, exactly; once
+  that layer is non-zero the output changes, in the holes and beside them."""
+  cfg = {**TINY, "refine": 8}
+  unet = pconvgan.init(jax.random.key(0), TINY)
+  head = pconvgan.generator.init_refine(jax.random.key(1), 8)
+  variables = {**unet, "params": {**unet["params"], **head}}
+  image = jax.random.uniform(jax.random.key(2), (2, 32, 32, 3))
+  mask = jnp.ones((2, 32, 32, 1)).at[:, 8:20, 4:12].set(0)
+  np.testing.assert_array_equal(pconvgan.apply(variables, image, mask, config=cfg),
+                                pconvgan.apply(unet, image, mask, config=TINY))
+  head["refine3"]["conv"]["bias"] = jnp.full((3,), 0.5)
+  variables["params"].update(head)
+  assert not np.allclose(pconvgan.apply(variables, image, mask, config=cfg),
+                         pconvgan.apply(unet, image, mask, config=TINY))
+  fresh = pconvgan.init(jax.random.key(0), cfg)
+  assert sorted(fresh["params"]) == sorted(
+      pconvgan.generator.layer_names(cfg))
+  assert not np.any(np.asarray(fresh["params"]["refine3"]["conv"]["kernel"]))
+
+
+def test_head_and_config_must_agree():
+  with_head = pconvgan.init(jax.random.key(0), {**TINY, "refine": 4})
+  without = pconvgan.init(jax.random.key(0), TINY)
+  image, mask = jnp.zeros((1, 32, 32, 3)), jnp.ones((1, 32, 32, 1))
+  with pytest.raises(ValueError, match=r"lack the layers \['refine1'"):
+    pconvgan.apply(without, image, mask, config={**TINY, "refine": 4})
+  with pytest.raises(ValueError, match="hold the refinement head .* refine=0"):
+    pconvgan.apply(with_head, image, mask, config=TINY)
+  with pytest.raises(ValueError, match="refine must be >= 0"):
+    pconvgan.GeneratorConfig(refine=-1)

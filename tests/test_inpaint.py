@@ -180,3 +180,20 @@ def test_masks_with_no_hole_are_warned_of_and_all_hole_refused(tiny_checkpoint, 
     assert message.format(mask) in capsys.readouterr().err
   assert os.path.exists(tmp_path / "o0.png")
   assert not os.path.exists(tmp_path / "o255.png")
+
+
+def test_ensemble_changes_only_the_hole_and_bad_counts_are_refused(
+    tiny_checkpoint, photo, tmp_path, capsys):
+  image_path, mask_path, image, hole = photo
+  single, averaged = tmp_path / "one.png", tmp_path / "eight.png"
+  assert run("--ckpt", tiny_checkpoint, "--image", image_path, "--mask",
+             mask_path, "--out", single) == 0
+  assert run("--ckpt", tiny_checkpoint, "--image", image_path, "--mask",
+             mask_path, "--out", averaged, "--ensemble", 8) == 0
+  one, eight = np.asarray(Image.open(single)), np.asarray(Image.open(averaged))
+  np.testing.assert_array_equal(eight[~hole], image[~hole])
+  assert not np.array_equal(one[hole], eight[hole])
+  with pytest.raises(SystemExit):
+    run("--ckpt", tiny_checkpoint, "--image", image_path, "--mask", mask_path,
+        "--out", tmp_path / "x.png", "--ensemble", 3)
+  assert "--ensemble: invalid choice: 3" in capsys.readouterr().err

@@ -9,7 +9,8 @@ import pytest
 PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))), "pconvgan")
 LEVELS = [  # as in the README's Layout table
-    ["conv", "cpu_training", "layers", "generator", "discriminator", "losses"],
+    ["conv", "cpu_training", "layers", "dihedral", "generator", "discriminator",
+     "losses"],
     ["files", "masks", "data", "steps", "config", "checkpoint", "weights",
      "training"],
     ["regions", "inpaint_photos", "evaluation", "metrics", "export", "linen",
@@ -30,7 +31,7 @@ def test_modules_import_only_their_level_or_below(module):
 
 
 @pytest.mark.parametrize("module", ["generator", "discriminator", "layers",
-                                    "conv", "cpu_training"])
+                                    "conv", "cpu_training", "dihedral"])
 def test_the_model_makes_no_backend_decision(module):
   with open(os.path.join(PACKAGE, module + ".py")) as f:
     source = f.read()

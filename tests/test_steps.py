@@ -240,3 +240,22 @@ def test_decayed_step_moves_the_generator_by_the_fraction(phase):
                         jax.tree.leaves(b["g"]["params"])):
     np.testing.assert_allclose(pb - p0, 0.25 * (pa - p0), rtol=1e-4, atol=1e-7)
   assert same(a["d"], b["d"])
+
+
+def test_refinement_head_has_its_own_learning_rate():
+  """Adam's first step moves every parameter with a gradient by about its
+  rate: the U-Net by optim.g_learning_rate, the head by refine_learning_rate."""
+  cfg = generator.GeneratorConfig(width=0.125, refine=4)
+  g_tx, d_tx = steps.make_optimizers({"g_learning_rate": 1e-5,
+                                      "refine_learning_rate": 1e-2})
+  state = steps.init_state(jax.random.key(0), 32, cfg, D_CFG, g_tx, d_tx)
+  images = jax.random.uniform(jax.random.key(1), (4, 32, 32, 3))
+  mask = jnp.ones((4, 32, 32, 1)).at[:, 8:20, 4:12].set(0)
+  new, terms = steps.generator_step(state, {"image": images, "mask": mask},
+                                    g_tx=g_tx, g_config=cfg, loss_config=LOSS)
+  assert np.isfinite(float(terms["rec"]))
+  before, after = host(state["g"]["params"]), host(new["g"]["params"])
+  head = np.abs(after["refine3"]["conv"]["bias"] - before["refine3"]["conv"]["bias"])
+  unet = np.abs(after["enc1"]["conv"]["bias"] - before["enc1"]["conv"]["bias"])
+  np.testing.assert_allclose(head, 1e-2, rtol=0.05)
+  np.testing.assert_allclose(unet, 1e-5, rtol=0.05)

@@ -1,5 +1,6 @@
 """The training loop: checkpoints, resume after SIGKILL, bad configs, NaN, logs."""
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import tiny_config
 from pconvgan import checkpoint
 from pconvgan import config as config_lib
 from pconvgan import data
+from pconvgan import generator
 from pconvgan import reporting
 from pconvgan import steps
 from pconvgan import training
@@ -253,3 +255,31 @@ def test_sample_grid_layout():
   assert out.max() == 0
   assert filled[1, 1, 0] == 0 and filled[0, 0, 0] == 128
   assert (truth == 128).all()
+
+
+def test_init_from_adds_a_refinement_head_to_a_generator_without_one(tmp_path):
+  model = generator.GeneratorConfig(width=0.125)
+  trained = generator.init_generator(jax.random.key(3), model)
+  file = str(tmp_path / "unet.msgpack")
+  weights.save(file, trained, model)
+  with_head = dataclasses.replace(model, refine=4)
+  initial = training.initial_generator(file, with_head)
+  assert initial["name"].endswith("with a new refinement head")
+  got = initial["variables"]
+  assert sorted(got["params"]) == sorted(generator.layer_names(with_head))
+  for name in generator.layer_names(model):
+    for a, b in zip(jax.tree.leaves(trained["params"][name]),
+                    jax.tree.leaves(got["params"][name])):
+      np.testing.assert_array_equal(a, b)
+  image = jax.random.uniform(jax.random.key(4), (1, 32, 32, 3))
+  mask = np.ones((1, 32, 32, 1), np.float32)
+  mask[:, 5:20, 9:30] = 0
+  np.testing.assert_array_equal(
+      generator.apply_generator(got, image, mask, config=with_head),
+      generator.apply_generator(trained, image, mask, config=model))
+  # Any other difference is still refused, and a head is never dropped.
+  with pytest.raises(ValueError, match="holds a generator of"):
+    training.initial_generator(file, dataclasses.replace(with_head, width=0.25))
+  weights.save(file, got, with_head)
+  with pytest.raises(ValueError, match="holds a generator of"):
+    training.initial_generator(file, model)
