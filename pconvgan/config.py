@@ -76,6 +76,11 @@ class RunConfig:
   optim: steps.OptimConfig
   train: TrainConfig
 
+  def __post_init__(self):
+    if self.optim.freeze_unet and not self.model.refine:
+      raise ValueError("optim.freeze_unet trains only the refinement head, "
+                       "but model.refine is 0 (no head)")
+
 
 SECTIONS = {"model": generator.GeneratorConfig,
             "discriminator": discriminator.DiscriminatorConfig,

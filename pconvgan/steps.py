@@ -57,6 +57,7 @@ class OptimConfig:
   g_decay_steps: int = 0  # length of its half-cosine fall (0 = constant)
   g_final_lr_fraction: float = 0.1  # G's learning rate after the fall
   refine_learning_rate: float = 0.0  # Adam rate of G's refinement head (0: G's)
+  freeze_unet: bool = False  # train only G's refinement head (the U-Net fixed, in inference mode)
 
   def __post_init__(self):
     if self.g_decay_start < 0 or self.g_decay_steps < 0:
@@ -180,9 +181,19 @@ def update_ema(state: dict, decay: float) -> dict:
   return dict(state, g_ema=g_ema)
 
 
-def _generate(g_params, batch_stats, image, mask, g_config):
-  return generator.forward({"params": g_params, "batch_stats": batch_stats},
-                           image, mask, True, g_config)
+def _generate(g_params, batch_stats, image, mask, g_config,
+              freeze_unet: bool = False):
+  """(output, new batch statistics) of the generator in training mode; with
+  ``freeze_unet``, the U-Net in inference mode (running statistics, kept)
+  and no gradient into it: only the refinement head learns."""
+  if not freeze_unet:
+    return generator.forward({"params": g_params, "batch_stats": batch_stats},
+                             image, mask, True, g_config)
+  params = {name: p if name in generator.REFINE else jax.lax.stop_gradient(p)
+            for name, p in g_params.items()}
+  out = generator.forward({"params": params, "batch_stats": batch_stats},
+                          image, mask, False, g_config)
+  return out, batch_stats
 
 
 def _discriminator_update(state, image, fake, d_tx):
@@ -205,10 +216,11 @@ def generator_step(state: dict, batch: dict, *, g_tx, g_config, loss_config,
                    ) -> tuple[dict, dict]:
   """Phase 1: the generator on L_MSE. Discriminators untouched."""
   image, mask = batch["image"], batch["mask"]
+  freeze = checks.as_config(OptimConfig, optim_config).freeze_unet
 
   def loss_fn(g_params):
     out, stats = _generate(g_params, state["g"]["batch_stats"], image, mask,
-                           g_config)
+                           g_config, freeze)
     terms = losses.reconstruction_terms(out, image, mask,
                                         loss_config.valid_weight,
                                         loss_config.l1_weight)
@@ -224,12 +236,13 @@ def generator_step(state: dict, batch: dict, *, g_tx, g_config, loss_config,
   return update_ema(new, ema_decay), terms
 
 
-def discriminator_step(state: dict, batch: dict, *, d_tx, g_config
-                       ) -> tuple[dict, dict]:
+def discriminator_step(state: dict, batch: dict, *, d_tx, g_config,
+                       optim_config=None) -> tuple[dict, dict]:
   """Phase 2: the discriminators on L_D; the generator (and its statistics) fixed."""
   image, mask = batch["image"], batch["mask"]
+  freeze = checks.as_config(OptimConfig, optim_config).freeze_unet
   out, _ = _generate(state["g"]["params"], state["g"]["batch_stats"], image,
-                     mask, g_config)
+                     mask, g_config, freeze)
   fake = jax.lax.stop_gradient(generator.composite(out, image, mask))
   d, d_opt, metrics = _discriminator_update(state, image, fake, d_tx)
   return dict(state, step=state["step"] + 1, d=d, d_opt=d_opt), metrics
@@ -245,8 +258,10 @@ def joint_step(state: dict, batch: dict, *, g_tx, d_tx, g_config, loss_config,
   """
   image, mask = batch["image"], batch["mask"]
   g_params = state["g"]["params"]
+  freeze = checks.as_config(OptimConfig, optim_config).freeze_unet
   out, pull_back, stats = jax.vjp(
-      lambda p: _generate(p, state["g"]["batch_stats"], image, mask, g_config),
+      lambda p: _generate(p, state["g"]["batch_stats"], image, mask, g_config,
+                          freeze),
       g_params, has_aux=True)
   fake = jax.lax.stop_gradient(generator.composite(out, image, mask))
   d, d_opt, d_metrics = _discriminator_update(state, image, fake, d_tx)
@@ -305,7 +320,8 @@ def make_steps(mesh: Mesh, g_tx, d_tx, g_config, loss_config,
                                      ema_decay=ema_decay,
                                      optim_config=optim_config),
       "discriminator": functools.partial(discriminator_step, d_tx=d_tx,
-                                         g_config=g_config),
+                                         g_config=g_config,
+                                         optim_config=optim_config),
       "joint": functools.partial(joint_step, g_tx=g_tx, d_tx=d_tx,
                                  g_config=g_config, loss_config=loss_config,
                                  ema_decay=ema_decay,

@@ -259,3 +259,38 @@ def test_refinement_head_has_its_own_learning_rate():
   unet = np.abs(after["enc1"]["conv"]["bias"] - before["enc1"]["conv"]["bias"])
   np.testing.assert_allclose(head, 1e-2, rtol=0.05)
   np.testing.assert_allclose(unet, 1e-5, rtol=0.05)
+
+
+@pytest.mark.parametrize("phase", ["generator", "joint"])
+def test_a_frozen_unet_keeps_its_weights_and_statistics(phase):
+  """With optim.freeze_unet only the head moves, and the loss is that of
+  the generator in inference mode (running statistics)."""
+  cfg = generator.GeneratorConfig(width=0.125, refine=4)
+  optim = {"g_learning_rate": 1e-2, "freeze_unet": True}
+  g_tx, d_tx = steps.make_optimizers(optim)
+  state = steps.init_state(jax.random.key(0), 32, cfg, D_CFG, g_tx, d_tx)
+  images = jax.random.uniform(jax.random.key(1), (4, 32, 32, 3))
+  mask = jnp.ones((4, 32, 32, 1)).at[:, 8:20, 4:12].set(0)
+  before = host(state)
+  fns = steps.make_steps(steps.make_mesh(jax.devices()[:1]), g_tx, d_tx, cfg,
+                         LOSS, optim_config=optim)
+  new, terms = fns[phase](jax.tree.map(jnp.copy, state),
+                          {"image": images, "mask": mask})
+  new = host(new)
+  for name in generator.layer_names(cfg):
+    moved = not same(before["g"]["params"][name], new["g"]["params"][name])
+    assert moved == (name == "refine3"), name  # the head's last layer first
+  assert same(before["g"]["batch_stats"], new["g"]["batch_stats"])
+  out = generator.apply_generator(before["g"], images, mask, config=cfg)
+  want = losses.reconstruction_terms(out, images, mask, LOSS.valid_weight)
+  np.testing.assert_allclose(terms["mse"], want["mse"], rtol=1e-5)
+
+
+def test_freezing_the_unet_needs_a_head():
+  from pconvgan import config as config_lib
+  config = config_lib.default_config()
+  config.optim.freeze_unet = True
+  with pytest.raises(ValueError, match="model.refine is 0"):
+    config_lib.parse(config)
+  config.model.refine = 8
+  assert config_lib.parse(config).optim.freeze_unet
