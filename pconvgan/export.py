@@ -79,7 +79,9 @@ def load_program(path: str) -> Callable[[jax.Array, jax.Array], jax.Array]:
 
 def export_onnx(variables: dict, config: Any = None):
   """``inpaint_function`` as an ``onnx.ModelProto`` (needs jax2onnx, see
-  requirements-onnx.txt), batch, height and width symbolic."""
+  requirements-onnx.txt), batch, height and width symbolic. jax2onnx
+  converts one generator per process: a second call fails on the
+  decoder's symbolic-size gathers."""
   # jax2onnx logs a traceback for each example plugin whose library
   # (equinox, dm-pix) is absent, and onnx_ir a warning per shape constant.
   quiet = [logging.getLogger(n) for n in ("jax2onnx", "onnx_ir")]
