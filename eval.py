@@ -88,7 +88,9 @@ def main(argv):
   os.makedirs(out, exist_ok=True)
   unreadable = results["unreadable"]
   description = (
-      f"{len(paths) - unreadable} images at {data_cfg.image_size} px "
+      f"{len(paths) - unreadable} images at {data_cfg.image_size} px, "
+      f"shorter side scaled to {data_cfg.resize or data_cfg.image_size} and "
+      "centre-cropped "
       + (f"({unreadable} unreadable, left out) " if unreadable else "") +
       f"({_DATA.value or 'test split of ' + models[0].name}), "
       f"{mask_cfg['kind']} masks (seed {_MASK_SEED.value}). Grid columns: "

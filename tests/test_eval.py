@@ -45,6 +45,7 @@ def test_eval_end_to_end_with_two_checkpoints_and_baselines(tiny_checkpoint,
   assert all(b["mean colour"]["images"] == 1 for b in summary["buckets"].values())
   report = (out / "results.md").read_text()
   assert "| OpenCV Telea | 6 |" in report and "## Hole ratio (0.5, 0.6]" in report
+  assert "6 images at 32 px, shorter side scaled to 32 and centre-cropped" in report
   grid = np.asarray(Image.open(out / "grid.png"))
   assert grid.shape == (3 * 34 + 2, 8 * 34 + 2, 3)  # 3 rows; input, 6, truth
 
