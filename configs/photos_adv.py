@@ -18,6 +18,7 @@ from pconvgan import weights
 def get_config():
   config = photos.get_config()
   config.train.init_from = weights.PRETRAINED  # the shipped generator
+  config.model.refine = 32  # the shipped generator's refinement head
   config.train.phase_steps = (0, 1_000, 30_000)  # G only, D only, joint
   config.optim.g_learning_rate = 1e-4  # the rate at the end of photos.py's fall
   config.optim.g_decay_steps = 0  # constant rate

@@ -1,6 +1,7 @@
 """The run config: one statement of each default, every field commented."""
 
 import dataclasses
+import importlib
 import subprocess
 import sys
 
@@ -8,6 +9,9 @@ import pytest
 
 from configs import base
 from pconvgan import config as config_lib
+from pconvgan import generator
+from pconvgan import training
+from pconvgan import weights
 
 
 @pytest.mark.parametrize("section", sorted(config_lib.SECTIONS))
@@ -52,3 +56,14 @@ def test_the_field_listing_command():
                      for c in config_lib.SECTIONS.values())
   assert len(lines) == n_fields
   assert "train.phase_steps = (25000, 6000, 94000)  # G only, D only, joint" in lines
+
+
+@pytest.mark.parametrize("name", ["photos_adv", "photos_refine"])
+def test_configs_that_start_from_the_shipped_model_can(name):
+  """Their model section fits the shipped weights (a head is never dropped),
+  so a run starts instead of failing on its first line."""
+  run = config_lib.parse(importlib.import_module(f"configs.{name}").get_config())
+  assert run.train.init_from == weights.PRETRAINED
+  initial = training.initial_generator(run.train.init_from, run.model)
+  assert sorted(initial["variables"]["params"]) == sorted(
+      generator.layer_names(run.model))
