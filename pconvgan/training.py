@@ -19,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pconvgan import checkpoint
+from pconvgan import checks
 from pconvgan import config as config_lib
 from pconvgan import data
 from pconvgan import generator
@@ -52,7 +53,11 @@ def _check_resumable(saved: dict, current: dict, directory: str) -> None:
         f"the config asks for {sizes[1]} (the global discriminator's shape "
         f"depends on it); use another --workdir or the same size")
   for name in ARCHITECTURE:
-    if saved.get(name) != current.get(name):
+    # Parsed, so that a field added since the checkpoint was written counts
+    # as its default.
+    cls = config_lib.SECTIONS[name]
+    if (checks.as_config(cls, dict(saved.get(name) or {}))
+        != checks.as_config(cls, dict(current.get(name) or {}))):
       raise checkpoint.IncompatibleCheckpointError(
           f"the checkpoints in {directory} are of another model: config.{name} "
           f"was {saved.get(name)}, is now {current.get(name)}; use another "

@@ -283,3 +283,16 @@ def test_init_from_adds_a_refinement_head_to_a_generator_without_one(tmp_path):
   weights.save(file, got, with_head)
   with pytest.raises(ValueError, match="holds a generator of"):
     training.initial_generator(file, model)
+
+
+def test_a_checkpoint_written_before_a_model_field_existed_resumes():
+  """An older checkpoint's config lacks fields added since (here
+  model.refine): they count as their defaults; a real change still refuses."""
+  current = {"model": {"width": 0.5, "refine": 0}, "discriminator": {}}
+  old = {"model": {"width": 0.5}, "discriminator": {}}
+  training._check_resumable(old, current, "runs/x/checkpoints")
+  with pytest.raises(checkpoint.IncompatibleCheckpointError,
+                     match="are of another model: config.model"):
+    training._check_resumable(old, {**current, "model": {"width": 0.5,
+                                                         "refine": 8}},
+                              "runs/x/checkpoints")
