@@ -1,4 +1,4 @@
-"""The module layout the README states: levels that import only downwards,
+"""The module layout docs/architecture.md states: levels that import only downwards,
 and no backend decision in the model."""
 
 import os
@@ -8,7 +8,7 @@ import pytest
 
 PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))), "pconvgan")
-LEVELS = [  # as in the README's Layout table
+LEVELS = [  # as in docs/architecture.md, Layout
     ["conv", "cpu_training", "layers", "dihedral", "generator", "discriminator",
      "losses"],
     ["files", "masks", "data", "steps", "config", "checkpoint", "weights",
