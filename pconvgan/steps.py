@@ -196,6 +196,11 @@ def _generate(g_params, batch_stats, image, mask, g_config,
   return out, batch_stats
 
 
+def _frozen(optim_config) -> bool:
+  """Whether ``optim_config`` trains the refinement head alone."""
+  return checks.as_config(OptimConfig, optim_config).freeze_unet
+
+
 def _discriminator_update(state, image, fake, d_tx):
   """One Adam step of the discriminators on L_D; returns (d, d_opt, metrics)."""
   def loss_fn(d_params):
@@ -216,11 +221,10 @@ def generator_step(state: dict, batch: dict, *, g_tx, g_config, loss_config,
                    ) -> tuple[dict, dict]:
   """Phase 1: the generator on L_MSE. Discriminators untouched."""
   image, mask = batch["image"], batch["mask"]
-  freeze = checks.as_config(OptimConfig, optim_config).freeze_unet
 
   def loss_fn(g_params):
     out, stats = _generate(g_params, state["g"]["batch_stats"], image, mask,
-                           g_config, freeze)
+                           g_config, _frozen(optim_config))
     terms = losses.reconstruction_terms(out, image, mask,
                                         loss_config.valid_weight,
                                         loss_config.l1_weight)
@@ -240,9 +244,8 @@ def discriminator_step(state: dict, batch: dict, *, d_tx, g_config,
                        optim_config=None) -> tuple[dict, dict]:
   """Phase 2: the discriminators on L_D; the generator (and its statistics) fixed."""
   image, mask = batch["image"], batch["mask"]
-  freeze = checks.as_config(OptimConfig, optim_config).freeze_unet
   out, _ = _generate(state["g"]["params"], state["g"]["batch_stats"], image,
-                     mask, g_config, freeze)
+                     mask, g_config, _frozen(optim_config))
   fake = jax.lax.stop_gradient(generator.composite(out, image, mask))
   d, d_opt, metrics = _discriminator_update(state, image, fake, d_tx)
   return dict(state, step=state["step"] + 1, d=d, d_opt=d_opt), metrics
@@ -258,10 +261,9 @@ def joint_step(state: dict, batch: dict, *, g_tx, d_tx, g_config, loss_config,
   """
   image, mask = batch["image"], batch["mask"]
   g_params = state["g"]["params"]
-  freeze = checks.as_config(OptimConfig, optim_config).freeze_unet
   out, pull_back, stats = jax.vjp(
       lambda p: _generate(p, state["g"]["batch_stats"], image, mask, g_config,
-                          freeze),
+                          _frozen(optim_config)),
       g_params, has_aux=True)
   fake = jax.lax.stop_gradient(generator.composite(out, image, mask))
   d, d_opt, d_metrics = _discriminator_update(state, image, fake, d_tx)
