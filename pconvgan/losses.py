@@ -7,8 +7,10 @@ the image batch (B * H * W * 3), as in the paper, for both MSE terms.
   L_MSE+ = ||(I_out - I) * (1 - M)||^2 / n_I          (hole)
   L_MSE- = ||(I_out - I) * M||^2 / n_I                (known region)
   L_MSE  = L_MSE+ + valid_weight * L_MSE-             (valid_weight = 1/6)
-  L_rec  = L_MSE + l1_weight * (L_1+ + valid_weight * L_1-)   (not the paper's:
-           the L1 terms, |I_out - I| over n_I, are off with l1_weight = 0)
+  L_rec  = L_MSE + l1_weight * (L_1+ + valid_weight * L_1-)
+           + ssim_weight * (1 - SSIM(I_comp, I))              (not the paper's:
+           the L1 terms, |I_out - I| over n_I, and the SSIM of the composite
+           I_comp, are off with their weights at 0)
   L_D    = mean(-log D(real) - log(1 - D(fake)))
   L_G    = L_MSE + adv_weight * mean(-log D(fake))    (adv_weight = 1/2000)
 
@@ -54,9 +56,11 @@ def _abs_error(output, target, region):
 
 def reconstruction_terms(output: jax.Array, target: jax.Array, mask: jax.Array,
                          valid_weight: float = VALID_WEIGHT,
-                         l1_weight: float = 0.0) -> dict:
-  """``mse_terms`` plus 'rec' (L_rec) and, with ``l1_weight``, 'l1_hole' and
-  'l1_valid' (L_1+ and L_1-)."""
+                         l1_weight: float = 0.0,
+                         ssim_weight: float = 0.0) -> dict:
+  """``mse_terms`` plus 'rec' (L_rec); with ``l1_weight``, 'l1_hole' and
+  'l1_valid' (L_1+ and L_1-); with ``ssim_weight``, 'ssim' (the mean SSIM of
+  the composite, known pixels from ``target``)."""
   terms = mse_terms(output, target, mask, valid_weight)
   terms["rec"] = terms["mse"]
   if l1_weight:
@@ -64,7 +68,46 @@ def reconstruction_terms(output: jax.Array, target: jax.Array, mask: jax.Array,
     terms["l1_valid"] = _abs_error(output, target, mask)
     terms["rec"] = terms["mse"] + l1_weight * (
         terms["l1_hole"] + valid_weight * terms["l1_valid"])
+  if ssim_weight:
+    filled = jnp.where(mask > 0.5, target.astype(output.dtype), output)
+    terms["ssim"] = ssim(filled, target)
+    terms["rec"] = terms["rec"] + ssim_weight * (1.0 - terms["ssim"])
   return terms
+
+
+def _gaussian_window(size: int = 11, sigma: float = 1.5) -> jax.Array:
+  x = jnp.arange(size, dtype=jnp.float32) - (size - 1) / 2
+  w = jnp.exp(-0.5 * jnp.square(x / sigma))
+  return w / jnp.sum(w)
+
+
+def _blur(x: jax.Array, window: jax.Array) -> jax.Array:
+  """Separable 'valid' Gaussian filter of each channel of NHWC ``x``."""
+  c = x.shape[-1]
+  def conv(y, kernel):
+    return jax.lax.conv_general_dilated(
+        y, jnp.tile(kernel, (1, 1, 1, c)), (1, 1), "VALID",
+        dimension_numbers=("NHWC", "HWIO", "NHWC"), feature_group_count=c)
+  k = window.size
+  return conv(conv(x, window.reshape(k, 1, 1, 1)), window.reshape(1, k, 1, 1))
+
+
+def ssim(x: jax.Array, y: jax.Array) -> jax.Array:
+  """Mean SSIM (Wang et al. 2004) of NHWC images in [0, 1]: Gaussian window
+  11 / sigma 1.5, K1 0.01, K2 0.03, over channels and valid window positions
+  (what ``metrics.ssim`` reports, per batch and differentiable)."""
+  if min(x.shape[1:3]) < 11:
+    raise ValueError(f"ssim needs images of at least 11x11, got {x.shape[1:3]}")
+  w = _gaussian_window()
+  x, y = x.astype(jnp.float32), y.astype(jnp.float32)
+  mx, my = _blur(x, w), _blur(y, w)
+  vx = _blur(x * x, w) - mx * mx
+  vy = _blur(y * y, w) - my * my
+  cxy = _blur(x * y, w) - mx * my
+  c1, c2 = 0.01 ** 2, 0.03 ** 2
+  s = ((2 * mx * my + c1) * (2 * cxy + c2)) / (
+      (mx * mx + my * my + c1) * (vx + vy + c2))
+  return jnp.mean(s)
 
 
 def mse_loss(output: jax.Array, target: jax.Array, mask: jax.Array,

@@ -85,9 +85,10 @@ class LossConfig:
   valid_weight: float = losses.VALID_WEIGHT  # weight of L_MSE- in L_MSE (1/6)
   adv_weight: float = losses.ADV_WEIGHT  # lambda of L_G (1/2000)
   l1_weight: float = 0.0  # weight of L1 terms added to L_MSE (paper: 0)
+  ssim_weight: float = 0.0  # weight of 1 - SSIM of the composite (paper: 0)
 
   def __post_init__(self):
-    for name in ("valid_weight", "adv_weight", "l1_weight"):
+    for name in ("valid_weight", "adv_weight", "l1_weight", "ssim_weight"):
       if getattr(self, name) < 0:
         raise ValueError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
 
@@ -227,7 +228,8 @@ def generator_step(state: dict, batch: dict, *, g_tx, g_config, loss_config,
                            g_config, _frozen(optim_config))
     terms = losses.reconstruction_terms(out, image, mask,
                                         loss_config.valid_weight,
-                                        loss_config.l1_weight)
+                                        loss_config.l1_weight,
+                                        loss_config.ssim_weight)
     return terms["rec"], (stats, terms)
 
   (_, (stats, terms)), grads = jax.value_and_grad(
@@ -271,7 +273,8 @@ def joint_step(state: dict, batch: dict, *, g_tx, d_tx, g_config, loss_config,
   def g_loss_fn(out):
     terms = losses.reconstruction_terms(out, image, mask,
                                         loss_config.valid_weight,
-                                        loss_config.l1_weight)
+                                        loss_config.l1_weight,
+                                        loss_config.ssim_weight)
     logits = discriminator.forward(d, generator.composite(out, image, mask))
     terms["adv"] = losses.adversarial_loss(logits)
     return terms["rec"] + loss_config.adv_weight * terms["adv"], terms

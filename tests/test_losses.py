@@ -85,3 +85,47 @@ def test_reconstruction_terms_add_l1_by_hand():
   assert np.isclose(terms["rec"], mse + 2.0 * (1.5 / 12 + 0.5 * 4.5 / 12))
   plain = losses.reconstruction_terms(output, target, mask, valid_weight=0.5)
   assert "l1_hole" not in plain and np.isclose(plain["rec"], mse)
+
+
+def test_ssim_matches_scikit_image():
+  """The differentiable SSIM against skimage's structural_similarity (the
+  metric eval.py reports), image by image, on noisy and on smooth images."""
+  from skimage.metrics import structural_similarity
+  rng = np.random.default_rng(0)
+  x = rng.random((2, 24, 30, 3)).astype(np.float32)
+  y = np.clip(x + 0.2 * rng.standard_normal(x.shape), 0, 1).astype(np.float32)
+  y[1] = np.linspace(0, 1, 24 * 30 * 3).reshape(24, 30, 3)  # unrelated, smooth
+  want = np.mean([structural_similarity(
+      x[i].astype(np.float64), y[i].astype(np.float64), data_range=1.0,
+      channel_axis=-1, gaussian_weights=True, sigma=1.5,
+      use_sample_covariance=False, win_size=11) for i in range(2)])
+  assert np.isclose(float(losses.ssim(x, y)), want, atol=1e-5)
+  assert np.isclose(float(losses.ssim(x, x)), 1.0, atol=1e-6)
+
+
+def test_ssim_refuses_images_below_the_window():
+  import pytest
+  with pytest.raises(ValueError, match="11x11"):
+    losses.ssim(np.zeros((1, 10, 20, 3)), np.zeros((1, 10, 20, 3)))
+
+
+def test_ssim_term_sees_the_composite_only_in_the_hole():
+  """The SSIM term scores the composite: what the output has on known pixels
+  neither changes it nor gets a gradient; hole pixels do."""
+  rng = np.random.default_rng(1)
+  target = rng.random((1, 16, 16, 3)).astype(np.float32)
+  output = rng.random((1, 16, 16, 3)).astype(np.float32)
+  mask = np.ones((1, 16, 16, 1), np.float32)
+  mask[0, 4:10, 5:12] = 0
+  terms = losses.reconstruction_terms(output, target, mask, ssim_weight=0.5)
+  filled = np.where(mask > 0.5, target, output)
+  assert np.isclose(terms["ssim"], float(losses.ssim(filled, target)))
+  assert np.isclose(terms["rec"], terms["mse"] + 0.5 * (1 - terms["ssim"]))
+  moved = np.where(mask > 0.5, output + 0.3, output)
+  assert np.isclose(losses.reconstruction_terms(
+      moved, target, mask, ssim_weight=0.5)["ssim"], terms["ssim"])
+  grad = jax.grad(lambda o: losses.reconstruction_terms(
+      o, target, mask, ssim_weight=1.0)["ssim"])(jnp.asarray(output))
+  grad = np.asarray(grad)
+  assert np.all(grad[mask[..., 0] > 0.5] == 0)
+  assert np.abs(grad[mask[..., 0] < 0.5]).max() > 0
