@@ -81,20 +81,24 @@ def _gaussian_window(size: int = 11, sigma: float = 1.5) -> jax.Array:
   return w / jnp.sum(w)
 
 
+def _band(n: int, window: jax.Array) -> jax.Array:
+  """(n - k + 1, n) matrix whose row i is ``window`` at columns i..i+k-1:
+  a 'valid' 1-D filter as a matrix product."""
+  k = window.size
+  offset = jnp.arange(n)[None, :] - jnp.arange(n - k + 1)[:, None]
+  inside = (offset >= 0) & (offset < k)
+  return jnp.where(inside, window[jnp.clip(offset, 0, k - 1)], 0.0)
+
+
 def _blur(x: jax.Array, window: jax.Array) -> jax.Array:
   """Separable 'valid' Gaussian filter of each channel of NHWC ``x``.
 
-  Channels are folded into the batch for one-channel convolutions: a grouped
-  (depthwise) convolution is far slower on XLA's CPU backend.
+  Written as two matrix products with banded matrices: XLA's CPU backend
+  runs those many times faster than a depthwise or one-channel convolution.
   """
-  b, h, w, c = x.shape
-  k = window.size
-  y = jnp.transpose(x, (0, 3, 1, 2)).reshape(b * c, h, w, 1)
-  def conv(y, kernel):
-    return jax.lax.conv_general_dilated(
-        y, kernel, (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC"))
-  y = conv(conv(y, window.reshape(k, 1, 1, 1)), window.reshape(1, k, 1, 1))
-  return jnp.transpose(y.reshape(b, c, h - k + 1, w - k + 1), (0, 2, 3, 1))
+  rows, cols = _band(x.shape[1], window), _band(x.shape[2], window)
+  x = jnp.einsum("jw,bhwc->bhjc", cols, x)
+  return jnp.einsum("ih,bhjc->bijc", rows, x)
 
 
 def ssim(x: jax.Array, y: jax.Array) -> jax.Array:
@@ -105,10 +109,9 @@ def ssim(x: jax.Array, y: jax.Array) -> jax.Array:
     raise ValueError(f"ssim needs images of at least 11x11, got {x.shape[1:3]}")
   w = _gaussian_window()
   x, y = x.astype(jnp.float32), y.astype(jnp.float32)
-  mx, my = _blur(x, w), _blur(y, w)
-  vx = _blur(x * x, w) - mx * mx
-  vy = _blur(y * y, w) - my * my
-  cxy = _blur(x * y, w) - mx * my
+  mx, my, xx, yy, xy = jnp.split(
+      _blur(jnp.concatenate([x, y, x * x, y * y, x * y], -1), w), 5, -1)
+  vx, vy, cxy = xx - mx * mx, yy - my * my, xy - mx * my
   c1, c2 = 0.01 ** 2, 0.03 ** 2
   s = ((2 * mx * my + c1) * (2 * cxy + c2)) / (
       (mx * mx + my * my + c1) * (vx + vy + c2))
