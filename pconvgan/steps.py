@@ -58,6 +58,7 @@ class OptimConfig:
   g_final_lr_fraction: float = 0.1  # G's learning rate after the fall
   refine_learning_rate: float = 0.0  # Adam rate of G's refinement head (0: G's)
   freeze_unet: bool = False  # train only G's refinement head (the U-Net fixed, in inference mode)
+  freeze_batch_norm: bool = False  # G's batch norm uses and keeps its running statistics (fine-tuning)
 
   def __post_init__(self):
     if self.g_decay_start < 0 or self.g_decay_steps < 0:
@@ -183,23 +184,30 @@ def update_ema(state: dict, decay: float) -> dict:
 
 
 def _generate(g_params, batch_stats, image, mask, g_config,
-              freeze_unet: bool = False):
-  """(output, new batch statistics) of the generator in training mode; with
-  ``freeze_unet``, the U-Net in inference mode (running statistics, kept)
-  and no gradient into it: only the refinement head learns."""
-  if not freeze_unet:
-    return generator.forward({"params": g_params, "batch_stats": batch_stats},
-                             image, mask, True, g_config)
-  params = {name: p if name in generator.REFINE else jax.lax.stop_gradient(p)
-            for name, p in g_params.items()}
-  out = generator.forward({"params": params, "batch_stats": batch_stats},
-                          image, mask, False, g_config)
-  return out, batch_stats
+              freeze_unet: bool = False, freeze_batch_norm: bool = False):
+  """(output, new batch statistics) of the generator in training mode.
+
+  With ``freeze_batch_norm`` the generator runs in inference mode: batch
+  norm normalises with the running statistics and keeps them, and every
+  parameter learns (Liu et al.'s fine-tuning). With ``freeze_unet`` also
+  no gradient reaches the U-Net: only the refinement head learns.
+  """
+  if freeze_unet:
+    g_params = {name: p if name in generator.REFINE else jax.lax.stop_gradient(p)
+                for name, p in g_params.items()}
+  if freeze_unet or freeze_batch_norm:
+    out = generator.forward({"params": g_params, "batch_stats": batch_stats},
+                            image, mask, False, g_config)
+    return out, batch_stats
+  return generator.forward({"params": g_params, "batch_stats": batch_stats},
+                           image, mask, True, g_config)
 
 
-def _frozen(optim_config) -> bool:
-  """Whether ``optim_config`` trains the refinement head alone."""
-  return checks.as_config(OptimConfig, optim_config).freeze_unet
+def _frozen(optim_config) -> tuple[bool, bool]:
+  """(freeze_unet, freeze_batch_norm) of ``optim_config``: the last
+  arguments of ``_generate``."""
+  cfg = checks.as_config(OptimConfig, optim_config)
+  return cfg.freeze_unet, cfg.freeze_batch_norm
 
 
 def _discriminator_update(state, image, fake, d_tx):
@@ -225,7 +233,7 @@ def generator_step(state: dict, batch: dict, *, g_tx, g_config, loss_config,
 
   def loss_fn(g_params):
     out, stats = _generate(g_params, state["g"]["batch_stats"], image, mask,
-                           g_config, _frozen(optim_config))
+                           g_config, *_frozen(optim_config))
     terms = losses.reconstruction_terms(out, image, mask,
                                         loss_config.valid_weight,
                                         loss_config.l1_weight,
@@ -247,7 +255,7 @@ def discriminator_step(state: dict, batch: dict, *, d_tx, g_config,
   """Phase 2: the discriminators on L_D; the generator (and its statistics) fixed."""
   image, mask = batch["image"], batch["mask"]
   out, _ = _generate(state["g"]["params"], state["g"]["batch_stats"], image,
-                     mask, g_config, _frozen(optim_config))
+                     mask, g_config, *_frozen(optim_config))
   fake = jax.lax.stop_gradient(generator.composite(out, image, mask))
   d, d_opt, metrics = _discriminator_update(state, image, fake, d_tx)
   return dict(state, step=state["step"] + 1, d=d, d_opt=d_opt), metrics
@@ -265,7 +273,7 @@ def joint_step(state: dict, batch: dict, *, g_tx, d_tx, g_config, loss_config,
   g_params = state["g"]["params"]
   out, pull_back, stats = jax.vjp(
       lambda p: _generate(p, state["g"]["batch_stats"], image, mask, g_config,
-                          _frozen(optim_config)),
+                          *_frozen(optim_config)),
       g_params, has_aux=True)
   fake = jax.lax.stop_gradient(generator.composite(out, image, mask))
   d, d_opt, d_metrics = _discriminator_update(state, image, fake, d_tx)

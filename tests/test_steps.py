@@ -286,6 +286,38 @@ def test_a_frozen_unet_keeps_its_weights_and_statistics(phase):
   np.testing.assert_allclose(terms["mse"], want["mse"], rtol=1e-5)
 
 
+@pytest.mark.parametrize("phase", ["generator", "joint"])
+def test_frozen_batch_norm_trains_every_layer_on_running_statistics(phase):
+  """With optim.freeze_batch_norm every layer learns, the running
+  statistics stay, and the loss is that of the generator in inference mode
+  (in training mode, batch statistics would give another loss)."""
+  cfg = generator.GeneratorConfig(width=0.125, refine=4)
+  optim = {"g_learning_rate": 1e-2, "freeze_batch_norm": True}
+  g_tx, d_tx = steps.make_optimizers(optim)
+  state = steps.init_state(jax.random.key(0), 32, cfg, D_CFG, g_tx, d_tx)
+  # Running statistics unlike the batch's, so the two modes differ.
+  state["g"]["batch_stats"] = jax.tree.map(lambda x: x + 0.5,
+                                           state["g"]["batch_stats"])
+  images = jax.random.uniform(jax.random.key(1), (4, 32, 32, 3))
+  mask = jnp.ones((4, 32, 32, 1)).at[:, 8:20, 4:12].set(0)
+  before = host(state)
+  fns = steps.make_steps(steps.make_mesh(jax.devices()[:1]), g_tx, d_tx, cfg,
+                         LOSS, optim_config=optim)
+  new, terms = fns[phase](jax.tree.map(jnp.copy, state),
+                          {"image": images, "mask": mask})
+  new = host(new)
+  for name in ("enc1", "dec1", "refine3"):
+    assert not same(before["g"]["params"][name], new["g"]["params"][name]), name
+  assert same(before["g"]["batch_stats"], new["g"]["batch_stats"])
+  out = generator.apply_generator(before["g"], images, mask, config=cfg)
+  want = losses.reconstruction_terms(out, images, mask, LOSS.valid_weight)
+  np.testing.assert_allclose(terms["mse"], want["mse"], rtol=1e-5)
+  trained_mode, _ = generator.forward(before["g"], images, mask, True, cfg)
+  other = losses.reconstruction_terms(trained_mode, images, mask,
+                                      LOSS.valid_weight)
+  assert not np.isclose(float(other["mse"]), float(want["mse"]), rtol=1e-3)
+
+
 def test_freezing_the_unet_needs_a_head():
   from pconvgan import config as config_lib
   config = config_lib.default_config()
