@@ -58,7 +58,8 @@ def test_the_field_listing_command():
   assert "train.phase_steps = (25000, 6000, 94000)  # G only, D only, joint" in lines
 
 
-@pytest.mark.parametrize("name", ["photos_adv", "photos_refine"])
+@pytest.mark.parametrize("name", ["photos_adv", "photos_refine",
+                                  "photos_finetune"])
 def test_configs_that_start_from_the_shipped_model_can(name):
   """Their model section fits the shipped weights (a head is never dropped),
   so a run starts instead of failing on its first line."""
