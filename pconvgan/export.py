@@ -157,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "run_config": run_config}
   try:
     write(args.out, variables, config, meta, float16=args.float16)
-  except RuntimeError as e:
+  except (RuntimeError, ValueError) as e:
     print(f"pconvgan.export: error: {e}", file=sys.stderr)
     return 1
   print(f"wrote {args.out} ({os.path.getsize(args.out) / 1e6:.1f} MB, "

@@ -102,6 +102,16 @@ def test_weights_file_to_float16_keeps_its_meta(tmp_path, capsys):
   assert os.path.getsize(out) < 0.6 * os.path.getsize(src)
 
 
+def test_float16_overflow_is_one_line_and_writes_nothing(tmp_path, capsys):
+  src, out = str(tmp_path / "g.msgpack"), str(tmp_path / "h.msgpack")
+  variables = pconvgan.init(jax.random.key(0), CFG)
+  variables["params"] = jax.tree.map(lambda x: x * 1e5, variables["params"])
+  weights.save(src, variables, CFG)
+  assert export.main(["--ckpt", src, "--out", out, "--float16"]) == 1
+  assert "float16" in capsys.readouterr().err
+  assert not os.path.exists(out)
+
+
 def test_bad_arguments_get_one_line(tmp_path, capsys):
   with pytest.raises(SystemExit):
     export.main(["--out", str(tmp_path / "x.pt")])

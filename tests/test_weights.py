@@ -28,6 +28,19 @@ def test_round_trip_gives_the_same_outputs(tmp_path):
                                 pconvgan.apply(loaded, image, mask, config=config))
 
 
+def test_float16_refuses_values_it_cannot_hold(tmp_path):
+  variables = pconvgan.init(jax.random.key(0), CFG)
+  stats = variables["batch_stats"]
+  layer = sorted(stats)[0]
+  stats[layer]["var"] = stats[layer]["var"].at[0].set(1e6)
+  path = str(tmp_path / "h.msgpack")
+  with pytest.raises(ValueError, match=rf"{layer}.*var.*float16.*1e\+06"):
+    weights.save(path, variables, CFG, dtype=np.float16)
+  assert not os.path.exists(path)
+  weights.save(path, variables, CFG)  # float32 holds it
+  assert weights.load(path)[0]["batch_stats"][layer]["var"][0] == 1e6
+
+
 def test_float16_halves_the_file_and_stays_close(tmp_path):
   variables = pconvgan.init(jax.random.key(0), CFG)
   full, half = str(tmp_path / "f.msgpack"), str(tmp_path / "h.msgpack")
