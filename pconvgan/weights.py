@@ -28,7 +28,7 @@ from pconvgan import generator
 
 FORMAT = "pconvgan-generator"
 VERSION = 1
-# The shipped model: configs/photos.py trained on the photo corpus (README).
+# The shipped model (its card: README).
 PRETRAINED = os.path.join(os.path.dirname(__file__), "weights", "photos.msgpack")
 
 
