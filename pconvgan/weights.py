@@ -39,10 +39,10 @@ def to_bytes(variables: dict, config: Any = None, meta: dict | None = None, *,
   config = generator.GeneratorConfig() if config is None else config
   if not isinstance(config, generator.GeneratorConfig):
     config = generator.GeneratorConfig(**dict(config))
+  host = jax.device_get(variables)
   with np.errstate(over="ignore"):  # overflow is refused just below
-    arrays = jax.tree.map(lambda x: np.asarray(x, dtype),
-                          jax.device_get(variables))
-  _check_finite_in(arrays, variables, dtype)
+    arrays = jax.tree.map(lambda x: np.asarray(x, dtype), host)
+  _check_finite_in(arrays, host, dtype)
   return serialization.msgpack_serialize({
       "format": FORMAT, "version": VERSION,
       "config": json.dumps(dataclasses.asdict(config)),
@@ -55,12 +55,12 @@ def _check_finite_in(arrays: dict, variables: dict, dtype) -> None:
   magnitudes up to 65504 only), naming the first such variable."""
   for (path, stored), original in zip(jax.tree_util.tree_leaves_with_path(arrays),
                                       jax.tree.leaves(variables)):
-    overflow = ~np.isfinite(stored) & np.isfinite(np.asarray(original))
-    if overflow.any():
+    original = np.asarray(original)
+    if (~np.isfinite(stored) & np.isfinite(original)).any():
       raise ValueError(
           f"{jax.tree_util.keystr(path)} has values beyond what "
           f"{np.dtype(dtype).name} holds (largest magnitude "
-          f"{np.abs(np.asarray(original)).max():.4g}); store it as float32")
+          f"{np.abs(original).max():.4g}); store it as float32")
 
 
 def from_bytes(data: bytes, name: str = "weights"
