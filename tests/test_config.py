@@ -68,3 +68,5 @@ def test_configs_that_start_from_the_shipped_model_can(name):
   initial = training.initial_generator(run.train.init_from, run.model)
   assert sorted(initial["variables"]["params"]) == sorted(
       generator.layer_names(run.model))
+  if name != "photos_refine":  # they go on from the fine-tuned model
+    assert run.optim.freeze_batch_norm and run.model.refine
