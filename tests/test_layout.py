@@ -10,7 +10,7 @@ PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))), "pconvgan")
 LEVELS = [  # as in docs/architecture.md, Layout
     ["conv", "cpu_training", "layers", "dihedral", "generator", "discriminator",
-     "losses"],
+     "lpips", "perceptual", "losses"],
     ["files", "masks", "data", "steps", "config", "checkpoint", "weights",
      "training"],
     ["regions", "inpaint_photos", "evaluation", "metrics", "export", "linen",
