@@ -42,7 +42,8 @@ _DATA = flags.DEFINE_string("data", None, "Folder of test images (all used).")
 _MASKS = flags.DEFINE_string(
     "masks", None, "paper, box, freeform, mix, or a folder of mask images.")
 _OUT = flags.DEFINE_string("out", None, "Output folder (default: "
-                           "<first workdir>/eval).")
+                           "eval/<masks> in the first checkpoint's workdir, "
+                           "or in the current folder for the shipped model).")
 _LIMIT = flags.DEFINE_integer("limit", 0, "Evaluate the first N images only.")
 _BATCH = flags.DEFINE_integer("batch_size", 16, "Images per batch.")
 _MASK_SEED = flags.DEFINE_integer("mask_seed", 0, "Seed of the evaluation masks.")
@@ -83,8 +84,8 @@ def main(argv):
   except (ValueError, FileNotFoundError) as e:
     print(f"eval.py: error: {e}", file=sys.stderr)
     sys.exit(1)
-  out = _OUT.value or (os.path.join(models[0].workdir, "eval") if _CKPT.value
-                       else "eval")
+  out = _OUT.value or evaluation.default_out_dir(
+      models[0].workdir if _CKPT.value else None, mask_cfg)
   os.makedirs(out, exist_ok=True)
   unreadable = results["unreadable"]
   description = (

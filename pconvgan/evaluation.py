@@ -8,6 +8,7 @@ the composites, overall and per hole-ratio bucket (Liu et al.'s six).
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Callable, Sequence
 
 import jax
@@ -205,3 +206,14 @@ def test_images(run_config: dict, data_dir: str = "", mask_kind: str = "",
   paths = (data.list_images(data_dir) if data_dir
            else data.split_sources(data_cfg)[1])
   return (paths[:limit] if limit else paths), data_cfg, mask_cfg
+
+
+def default_out_dir(workdir: str | None, mask_config: dict) -> str:
+  """Where eval.py writes when --out is not given: ``eval/<masks>`` in the
+  checkpoint's workdir (the current folder for the shipped model), one
+  folder per kind of mask, so that evaluations with different masks do not
+  overwrite each other."""
+  cfg = checks.as_config(masks_lib.MaskConfig, dict(mask_config))
+  name = (os.path.basename(os.path.normpath(cfg.folder)) or "folder"
+          if cfg.kind == "folder" else cfg.kind)
+  return os.path.join(workdir or "", "eval", name)

@@ -11,6 +11,7 @@ from PIL import Image
 
 from pconvgan import data
 from pconvgan import evaluation
+from pconvgan import masks as masks_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -107,6 +108,23 @@ def test_test_images_from_a_folder_or_the_run_and_its_masks(tmp_path):
   assert mask_cfg["kind"] == "folder" and mask_cfg["folder"] == str(tmp_path)
   with pytest.raises(ValueError, match="mask kind must be one of"):
     evaluation.test_images({"mask": {"kind": "circles"}}, demo)
+
+
+def test_each_kind_of_mask_gets_its_own_default_output_folder(tmp_path):
+  want = {"paper": os.path.join("eval", "paper"),
+          "freeform": os.path.join("eval", "freeform")}
+  for kind, path in want.items():
+    assert evaluation.default_out_dir(None, {"kind": kind}) == path
+    assert (evaluation.default_out_dir("/runs/a", {"kind": kind})
+            == os.path.join("/runs/a", path))
+  masks_dir = str(tmp_path / "my_masks") + os.sep  # a trailing slash too
+  assert evaluation.default_out_dir(
+      "w", {"kind": "folder", "folder": masks_dir}) == os.path.join(
+          "w", "eval", "my_masks")
+  assert evaluation.default_out_dir(None, {}) == os.path.join(
+      "eval", masks_lib.MaskConfig().kind)
+  with pytest.raises(ValueError, match="mask kind must be one of"):
+    evaluation.default_out_dir(None, {"kind": "circles"})
 
 
 def test_evaluate_with_an_ensemble_scores_the_averaged_fills(tiny_checkpoint):
