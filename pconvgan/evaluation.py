@@ -213,7 +213,8 @@ def default_out_dir(workdir: str | None, mask_config: dict) -> str:
   checkpoint's workdir (the current folder for the shipped model), one
   folder per kind of mask, so that evaluations with different masks do not
   overwrite each other."""
-  cfg = checks.as_config(masks_lib.MaskConfig, dict(mask_config))
-  name = (os.path.basename(os.path.normpath(cfg.folder)) or "folder"
-          if cfg.kind == "folder" else cfg.kind)
+  cfg = checks.as_config(masks_lib.MaskConfig, dict(mask_config))  # defaults
+  name = cfg.kind
+  if cfg.kind == "folder":
+    name = os.path.basename(os.path.normpath(cfg.folder)) or "folder"
   return os.path.join(workdir or "", "eval", name)
