@@ -55,7 +55,7 @@ class DataConfig:
   resize: int = 0  # shorter side before cropping (0 = image_size)
   random_crop: bool = True  # random (else centred) training crops
   random_flip: bool = True  # random left-right flips in training
-  random_scale: tuple = (0, 0)  # (min, max) random shorter side, log-uniform; (0, 0) = resize
+  random_scale: tuple = (0, 0)  # (min, max) random shorter side, log-uniform, at most the image's own; (0, 0) = resize
   random_rotate: bool = False  # random 90-degree rotations in training
   workers: int = 0  # grain worker processes (0 = in the main process)
   seed: int = 0  # seed of shuffling, augmentation, training masks
@@ -313,6 +313,9 @@ class LoadExample(grain.transforms.RandomMap):
       if self.random_scale:
         lo, hi = self.random_scale
         resize = int(round(np.exp(rng.uniform(np.log(lo), np.log(hi)))))
+        # Never enlarged past its own size: a small photograph's crops stay
+        # as sharp as the photograph.
+        resize = min(resize, max(self.size, min(image.size)))
       array = crop_to_array(image, self.size, crop_rng, resize)
       if self.random_flip and rng.random() < 0.5:
         array = np.ascontiguousarray(array[:, ::-1])

@@ -69,6 +69,16 @@ def jpeg(size, seed):
   return buffer.getvalue()
 
 
+def test_licence_of_matches_folder_patterns_on_the_installed_path():
+  text = ("Files: *\nCopyright: Authors\nLicense: BSD-3-clause\n\n"
+          "Files: external/raw/*\nCopyright: none\nLicense: CC0\n\n"
+          "Files: external/wide/*\nCopyright: P. R.\nLicense: Apache-2.0\n")
+  root = "usr/share/testdata/"
+  assert corpus.licence_of(text, root + "external/raw/500px/a.png")[0] == "CC0"
+  assert corpus.licence_of(text, root + "external/wide/b.png")[0] == "Apache-2.0"
+  assert corpus.licence_of(text, root + "jxl/flower.png")[0] == "BSD-3-clause"
+
+
 def test_licence_of_reads_dep5_stanzas_by_basename():
   assert corpus.licence_of(COPYRIGHT, "usr/share/backgrounds/lake_by_A.jpg") == (
       "CC-BY-4.0", "A. Person, 2018")
@@ -105,7 +115,9 @@ def test_build_from_a_local_deb(tmp_path):
   assert train == ["test-wallpapers__lake_by_A.jpg"]
   assert min(Image.open(out / "train" / train[0]).size) == 256
   crops = sorted(os.listdir(out / "test"))
-  n_crops = sum(r * c for _, r, c in corpus.TEST_SCALES)
+  # hills is 300x200: only the smallest scale (256) is used, enlarged 1.28x.
+  _, rows, cols = min(corpus.TEST_SCALES)
+  n_crops = rows * cols
   assert len(crops) == n_crops and all(c.startswith("test-wallpapers__hills_1")
                                        for c in crops)
   assert all(Image.open(out / "test" / c).size == (128, 128) for c in crops)
@@ -121,6 +133,18 @@ def test_reserved_packages_are_refused(tmp_path):
       corpus.download_debs([package], str(tmp_path))
 
 
+def test_test_crops_leave_out_scales_that_enlarge():
+  scales = ((256, 1, 2), (512, 2, 2))
+  big = Image.fromarray(np.zeros((600, 900, 3), np.uint8))
+  assert len(corpus.test_crops(big, scales=scales)) == 6
+  # 480 px: 512 enlarges 1.07x (kept); 400 px: 1.28x (left out).
+  assert len(corpus.test_crops(big.resize((720, 480)), scales=scales)) == 6
+  assert len(corpus.test_crops(big.resize((600, 400)), scales=scales)) == 2
+  # Smaller than every scale: the smallest is used.
+  tiny = corpus.test_crops(big.resize((180, 120)), scales=scales)
+  assert [s for s, _ in tiny] == ["s256_r0c0", "s256_r0c1"]
+
+
 def test_test_crops_cover_the_photo_on_a_grid():
   image = Image.fromarray(np.zeros((300, 450, 3), np.uint8))
   crops = corpus.test_crops(image, scales=((256, 2, 3),))
@@ -132,6 +156,9 @@ def test_test_crops_cover_the_photo_on_a_grid():
 def test_committed_manifest_matches_the_photo_list():
   with open(os.path.join(ROOT, "docs", "photos_manifest.json")) as f:
     manifest = json.load(f)
+  assert set(manifest["reserved_never_used"]) == set(corpus.RESERVED) == {
+      "mate-backgrounds", "plasma-workspace-wallpapers", "tuxpaint-data",
+      "lxqt-themes"}
   listed = {(p.name, "test" if p.held_out else "train") for p in corpus.PHOTOS}
   assert {(e["name"], e["split"]) for e in manifest["photos"]} == listed
   assert not set(corpus.RESERVED) & {p.package for p in corpus.PHOTOS}
@@ -139,3 +166,22 @@ def test_committed_manifest_matches_the_photo_list():
   names = [e["name"] for e in manifest["photos"]]
   assert len(names) == len(set(names))
   assert all(e["licence"] for e in manifest["photos"])
+
+
+def test_committed_credits_attribute_every_cc_by_photograph():
+  with open(os.path.join(ROOT, "docs", "photos_manifest.json")) as f:
+    manifest = json.load(f)
+  with open(os.path.join(ROOT, "CREDITS.md")) as f:
+    credits = f.read()
+  assert credits == corpus.credits_markdown(manifest)
+  for e in manifest["photos"]:
+    row = f"| {e['name']} | {e['copyright']} | {e['licence']} |"
+    assert (row in credits) == e["licence"].upper().startswith("CC-BY"), row
+
+
+def test_held_out_set_is_spread_over_sources_and_content():
+  held = [p for p in corpus.PHOTOS if p.held_out]
+  assert len(held) >= 30
+  assert {p.content for p in held} >= {"animal", "building", "landscape",
+                                       "object", "underwater"}
+  assert len({p.package for p in held}) >= 5

@@ -263,12 +263,12 @@ def test_demo_dataset_loads(tmp_path):
 
 
 def test_random_scale_crops_zoom_and_rotations_turn(tmp_path):
-  # A photo whose left half is black and right half white, 200x100: at the
+  # A photo whose left half is black and right half white, 700x350: at the
   # smallest scale a 32 px crop spans a third of its width, at the largest a
-  # tenth, so crops at small scales more often hold both halves.
+  # twentieth, so crops at small scales more often hold both halves.
   os.makedirs(tmp_path / "img")
-  array = np.zeros((100, 200, 3), np.uint8)
-  array[:, 100:] = 255
+  array = np.zeros((350, 700, 3), np.uint8)
+  array[:, 350:] = 255
   Image.fromarray(array).save(tmp_path / "img" / "half.png")
   paths = [str(tmp_path / "img" / "half.png")]
 
@@ -291,3 +291,24 @@ def test_random_scale_crops_zoom_and_rotations_turn(tmp_path):
   assert horizontal
   with pytest.raises(ValueError, match="random_scale"):
     data.DataConfig(image_size=64, random_scale=(32, 128))
+
+
+def test_random_scale_never_enlarges_past_the_photo(tmp_path, monkeypatch):
+  # A 90x60 photo under random shorter sides of 32-400 px: crops are taken at
+  # most at its own size (60), never from an enlarged, blurred copy.
+  os.makedirs(tmp_path / "img")
+  Image.fromarray(np.zeros((60, 90, 3), np.uint8)).save(tmp_path / "img" / "a.png")
+  sides = []
+  crop = data.crop_to_array
+
+  def recording_crop(image, size, rng=None, resize=0):
+    sides.append(resize)
+    return crop(image, size, rng, resize)
+
+  monkeypatch.setattr(data, "crop_to_array", recording_crop)
+  loader = data.make_loader([str(tmp_path / "img" / "a.png")], batch_size=1,
+                            image_size=32, mask_config={"kind": "paper"},
+                            random_scale=(32, 400), shard_index=0,
+                            shard_count=1)
+  collect(loader, 60)
+  assert len(sides) >= 60 and max(sides) == 60 and min(sides) < 60
