@@ -26,6 +26,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from pconvgan import checkpoint
+from pconvgan import cli
 from pconvgan import data
 from pconvgan import dihedral
 from pconvgan import evaluation
@@ -109,4 +110,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=cli.flags_parser("eval.py"))

@@ -14,6 +14,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from pconvgan import checkpoint
+from pconvgan import cli
 from pconvgan import distributed
 from pconvgan import stopping
 from pconvgan import training
@@ -55,4 +56,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=cli.flags_parser("train.py"))
