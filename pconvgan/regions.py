@@ -79,17 +79,30 @@ def _box(where: np.ndarray, margin: int) -> tuple[slice, slice]:
           slice(max(0, cols.min() - margin), min(w, cols.max() + 1 + margin)))
 
 
-def _fill_at_scale(variables, image, known, todo, scale, config, ensemble=1):
+def _fill_at_scale(variables, image, known, todo, scale, config, ensemble=1,
+                   sparse=False):
   """Model output for the pixels ``todo`` (bool) at ``scale``: the crop
-  around them, scaled, run, scaled back. Returns (rows, cols, fill, ok)."""
+  around them, scaled, run, scaled back. Returns (rows, cols, fill, ok).
+
+  A model pixel is known if every photo pixel under it is; with ``sparse``
+  (for masks whose known pixels are too thin to survive that, such as a
+  single known row), if any is, with the mean of its known photo pixels."""
   rows, cols = _box(todo, math.ceil(CONTEXT / scale))
   crop, crop_known = image[rows, cols], known[rows, cols]
   h, w = crop_known.shape
   sh, sw = max(1, round(h * scale)), max(1, round(w * scale))
-  small = _resize(crop, sh, sw, "linear")
-  # A model pixel is known only if every photo pixel under it is.
-  small_known = _resize(crop_known.astype(np.float32)[..., None], sh, sw,
-                        "linear")[..., 0] > 1 - 1e-3
+  weight = _resize(crop_known.astype(np.float32)[..., None], sh, sw,
+                   "linear")[..., 0]
+  if sparse:
+    summed = _resize(np.where(crop_known[..., None], crop, 0.0), sh, sw,
+                     "linear")
+    small_known = weight > 1e-3
+    small = np.where(small_known[..., None],
+                     summed / np.maximum(weight, 1e-3)[..., None], 0.0)
+    small = np.clip(small, 0.0, 1.0)
+  else:
+    small = _resize(crop, sh, sw, "linear")
+    small_known = weight > 1 - 1e-3
   out, reach = _run(variables, small, small_known, config, ensemble)
   fill = _resize(out, h, w, "cubic") if (sh, sw) != (h, w) else out
   reach_full = _resize(reach.astype(np.float32)[..., None], h, w,
@@ -209,15 +222,19 @@ def inpaint_image(variables: dict, image: np.ndarray, hole: np.ndarray, *,
       # pixels of real known pixels; deeper pixels keep the coarser fill.
       band = mine & (distance <= depth / scale) if filled.any() else mine
       given = known | (mine & filled & ~band)
-      for attempt in range(8):
+      start = scale
+      # A shape the reach estimate missed: go coarser; known pixels too thin
+      # to be seen at a coarse scale: count partly known model pixels.
+      for scale, sparse in [(start * 0.75 ** i, sparse) for i in range(8)
+                            for sparse in (False, True)]:
         rows, cols, fill, ok = _fill_at_scale(
             variables, np.where(given[..., None], local, 0.0), given, band,
-            scale, cfg, ensemble)
-        if ok or attempt == 7:
+            scale, cfg, ensemble, sparse=sparse)
+        if ok:
           break
-        scale *= 0.75  # a shape the reach estimate missed: go coarser
       if not ok:
-        raise RuntimeError(f"could not reach every hole pixel of region {region}")
+        raise ValueError(f"hole region {region} cannot be filled: the mask "
+                         "leaves too few known pixels around it")
       target = band[rows, cols]
       if filled.any():
         # Full weight near the known pixels, none at the band's inner edge:

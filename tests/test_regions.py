@@ -166,3 +166,16 @@ def test_a_hole_inside_a_ring_of_hole_is_filled_and_known_pixels_kept(variables)
   assert np.abs(out[hole] - image[hole]).mean() > 0.01
   groups, _ = regions._hole_groups(hole)  # pylint: disable=protected-access
   assert len(groups) == 2
+
+
+def test_a_single_known_row_still_gives_a_fill(variables):
+  """All hole but one row: at the coarse scale a model pixel is counted known
+  from part of its photo pixels, so every hole pixel gets the model's fill
+  (no error, no unreached grey)."""
+  image = photo(96, 128, seed=4)
+  hole = np.ones((96, 128), bool)
+  hole[50] = False
+  out = regions.inpaint_image(variables, image, hole, config=CFG)
+  assert flat_grey(out, hole) == 0
+  np.testing.assert_array_equal(out[~hole], image[~hole])
+  assert np.all((out >= 0) & (out <= 1))
