@@ -41,6 +41,44 @@ def check_mask(mask: jax.Array, image: jax.Array) -> None:
         f"one channel, 1 = known pixel, 0 = hole), got {shape}")
 
 
+def check_range(image, known=None, name: str = "image") -> None:
+  """Raises ValueError if a concrete (not traced) float image has values
+  outside [0, 1] at known pixels (``known``: a mask broadcastable to it, 1 =
+  known; None: every pixel), e.g. 8-bit levels in a float array. What is
+  under a hole is never read; traced values (under jax.jit) are not checked."""
+  if isinstance(image, jax.core.Tracer) or isinstance(known, jax.core.Tracer):
+    return
+  image = jnp.asarray(image)
+  where = (jnp.ones(image.shape, bool) if known is None
+           else jnp.broadcast_to(jnp.asarray(known) > 0.5, image.shape))
+  if not bool(where.any()):
+    return
+  low = float(jnp.min(jnp.where(where, image, jnp.inf)))
+  high = float(jnp.max(jnp.where(where, image, -jnp.inf)))
+  if low < -1e-3 or high > 1 + 1e-3:
+    hint = ("; divide 8-bit levels by 255" if high > 1.5 else "")
+    raise ValueError(f"{name} values must be in [0, 1], got {low:g} to "
+                     f"{high:g}{hint}")
+
+
+def check_hole(hole, image_shape: tuple) -> None:
+  """Raises ValueError unless ``hole`` is a bool (H, W) array matching an
+  (H, W, 3) image: pconvgan.inpaint_image's convention, True = hole."""
+  dtype = getattr(hole, "dtype", None)
+  shape = tuple(getattr(hole, "shape", ()))
+  if dtype != bool:
+    raise ValueError(
+        f"hole must be a bool (H, W) array with True = hole, got dtype {dtype} "
+        f"shape {shape}; from a mask with 1 = known pixel (pconvgan.inpaint's "
+        f"convention) pass hole = mask[..., 0] < 0.5, from 0/255 mask levels "
+        f"hole = levels > 127")
+  if shape != tuple(image_shape[:2]):
+    want = f"{image_shape[1]}x{image_shape[0]}"
+    got = (f"{shape[1]}x{shape[0]}" if len(shape) == 2 else f"shape {shape}")
+    raise ValueError(f"hole must be (H, W) = the image's {want} (WxH), got "
+                     f"{got}")
+
+
 def as_batch(x: jax.Array) -> tuple[jax.Array, bool]:
   """Adds a batch axis to an (H, W, C) array; says whether it did."""
   if x.ndim == 3:

@@ -186,6 +186,7 @@ def apply_generator(variables: dict, image: jax.Array, mask: jax.Array, *,
   _check_variables(variables, cfg)
   checks.check_image(image)
   checks.check_mask(mask, image)
+  checks.check_range(image, mask)
   dihedral.check_count(ensemble)
   if train and ensemble != 1:
     raise ValueError("train=True runs one pass: ensemble must be 1, got "

@@ -54,10 +54,7 @@ def fill(variables: dict, image: np.ndarray, hole: np.ndarray, *,
   float32 (H, W, 3) whose known pixels are ``image``'s, exactly.
   ``ensemble`` and ``progress(done, total)``: as for ``regions.inpaint_image``.
   """
-  image = np.asarray(image, np.float32)
-  if hole.shape != image.shape[:2]:
-    raise ValueError(f"mask size {hole.shape[1]}x{hole.shape[0]} differs from "
-                     f"image size {image.shape[1]}x{image.shape[0]} (WxH)")
+  image, hole = regions.checked_photo(image, hole)
   if not hole.any():
     return image
   h, w = hole.shape

@@ -162,6 +162,22 @@ def region_scales(depth_px: float, depth: float = DEPTH) -> list[float]:
   return scales
 
 
+def checked_photo(image, hole) -> tuple[np.ndarray, np.ndarray]:
+  """(float32 image, bool hole) of ``inpaint_image``'s arguments, or a
+  ValueError that names what is wrong and the conversion that fixes it."""
+  image = np.asarray(image)
+  if image.ndim != 3 or image.shape[-1] != 3:
+    raise ValueError(f"image must be (H, W, 3), got shape {image.shape}")
+  if not np.issubdtype(image.dtype, np.floating):
+    raise ValueError(f"image must be floating point in [0, 1], got dtype "
+                     f"{image.dtype}; convert 8-bit images with "
+                     f"image.astype('float32') / 255")
+  hole = np.asarray(hole)
+  checks.check_hole(hole, image.shape)
+  checks.check_range(image, ~hole[..., None])
+  return image.astype(np.float32), hole
+
+
 def inpaint_image(variables: dict, image: np.ndarray, hole: np.ndarray, *,
                   config: Any = None, depth: float = DEPTH,
                   refine: bool = True, ensemble: int = 1,
@@ -169,7 +185,9 @@ def inpaint_image(variables: dict, image: np.ndarray, hole: np.ndarray, *,
                   ) -> np.ndarray:
   """Inpaints one image of any size with holes of any size.
 
-  image: float (H, W, 3) in [0, 1]; hole: bool (H, W), True = hole. Returns
+  image: float (H, W, 3) in [0, 1]; hole: bool (H, W), True = hole (the
+  opposite of ``pconvgan.inpaint``'s mask, 1 = known; other dtypes, shapes
+  and value ranges are refused, naming the conversion). Returns
   float32 (H, W, 3) whose known pixels are ``image``'s exactly and whose
   every hole pixel is the model's fill (never the constant output of an
   unreached pixel). ``depth``: how deep into a hole the model fills at one
@@ -179,13 +197,7 @@ def inpaint_image(variables: dict, image: np.ndarray, hole: np.ndarray, *,
   ``progress(done, total)`` is called before the first and after every model
   pass (one per region and scale).
   """
-  image = np.asarray(image, np.float32)
-  hole = np.asarray(hole, bool)
-  if image.ndim != 3 or image.shape[-1] != 3:
-    raise ValueError(f"image must be (H, W, 3), got shape {image.shape}")
-  if hole.shape != image.shape[:2]:
-    raise ValueError(f"mask size {hole.shape[1]}x{hole.shape[0]} differs from "
-                     f"image size {image.shape[1]}x{image.shape[0]} (WxH)")
+  image, hole = checked_photo(image, hole)
   cfg = checks.as_config(generator.GeneratorConfig, config)
   dihedral.check_count(ensemble)
   if not hole.any():

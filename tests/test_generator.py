@@ -169,6 +169,16 @@ def test_bad_mask_and_dtype_are_refused():
                    jnp.ones((1, 32, 32, 1)))
   with pytest.raises(ValueError, match="pconvgan.init"):
     pconvgan.apply({"weights": 1}, image, jnp.ones((1, 32, 32, 1)))
+  # 8-bit levels in a float array: refused where the values are concrete,
+  # for pconvgan.inpaint too; under jax.jit they cannot be seen.
+  levels = jnp.full((1, 32, 32, 3), 200.0)
+  for fn in (pconvgan.apply, pconvgan.inpaint):
+    with pytest.raises(ValueError, match="got 200 to 200; divide 8-bit"):
+      fn(variables, levels, jnp.ones((1, 32, 32, 1)))
+  with pytest.raises(ValueError, match=r"in \[0, 1\], got -0.5"):
+    pconvgan.apply(variables, image - 0.5, jnp.ones((1, 32, 32, 1)))
+  jitted = jax.jit(lambda v, x, m: pconvgan.apply(v, x, m, config=TINY))
+  assert jitted(variables, levels, jnp.ones((1, 32, 32, 1))).shape == image.shape
 
 
 def test_bad_config_is_refused():

@@ -98,8 +98,21 @@ def test_a_small_hole_is_filled_at_full_resolution(variables):
 
 def test_bad_input_is_refused_with_a_clear_error(variables):
   image = photo(64, 64)
-  with pytest.raises(ValueError, match="mask size 32x64 differs"):
+  with pytest.raises(ValueError, match=r"the image's 64x64 \(WxH\), got 32x64"):
     regions.inpaint_image(variables, image, np.zeros((64, 32), bool), config=CFG)
+  # pconvgan.inpaint's mask (1 = known) is not taken for a hole.
+  with pytest.raises(ValueError, match=r"bool \(H, W\).*mask\[\.\.\., 0\] < 0.5"):
+    regions.inpaint_image(variables, image, np.ones((64, 64, 1), np.float32),
+                          config=CFG)
+  with pytest.raises(ValueError, match="bool"):
+    regions.inpaint_image(variables, image, np.zeros((64, 64), np.uint8),
+                          config=CFG)
+  with pytest.raises(ValueError, match=r"astype\('float32'\) / 255"):
+    regions.inpaint_image(variables, (image * 255).astype(np.uint8),
+                          np.zeros((64, 64), bool), config=CFG)
+  with pytest.raises(ValueError, match="divide 8-bit levels by 255"):
+    regions.inpaint_image(variables, image * 255, np.zeros((64, 64), bool),
+                          config=CFG)
   with pytest.raises(ValueError, match="all hole"):
     regions.inpaint_image(variables, image, np.ones((64, 64), bool), config=CFG)
   with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
