@@ -35,7 +35,7 @@ class Photo:
   pixels: np.ndarray
   alpha: np.ndarray | None = None  # uint8 (H, W), uint16 for 16-bit files
   sixteen_bit: bool = False  # 16-bit samples
-  grey: bool = False  # greyscale samples (16-bit files)
+  grey: bool = False  # greyscale samples: written back as greyscale
   icc_profile: bytes | None = None
   exif: bytes | None = None  # orientation reset: the pixels are upright
   jpeg: dict = dataclasses.field(default_factory=dict)  # qtables, subsampling
@@ -136,7 +136,8 @@ def read(path) -> Photo:
     pixels = np.empty(samples.shape, np.float32)
     for i in range(0, samples.shape[0], 256):
       np.multiply(samples[i:i + 256], np.float32(1 / 255), out=pixels[i:i + 256])
-  return Photo(pixels, alpha, sixteen_bit=sixteen, grey=sixteen, **kept)
+  return Photo(pixels, alpha, sixteen_bit=sixteen,
+               grey=sixteen or mode in ("1", "L", "LA"), **kept)
 
 
 def write(path: str, pixels: np.ndarray, like: Photo | None = None) -> None:
@@ -155,7 +156,11 @@ def write(path: str, pixels: np.ndarray, like: Photo | None = None) -> None:
     grey = np.clip(pixels, 0, 1) @ np.array([0.299, 0.587, 0.114], np.float32)
     image = Image.fromarray(_to_uint16(grey))
   else:
-    image = Image.fromarray(to_uint8(pixels))
+    if like.grey:  # a fill in colour would tint a greyscale photograph
+      luma = np.clip(pixels, 0, 1) @ np.array([0.299, 0.587, 0.114], np.float32)
+      image = Image.fromarray(to_uint8(luma))
+    else:
+      image = Image.fromarray(to_uint8(pixels))
     if like.alpha is not None and fmt in ALPHA_FORMATS:
       alpha = like.alpha
       if alpha.dtype == np.uint16:

@@ -97,6 +97,30 @@ def test_sixteen_bit_greyscale_stays_sixteen_bit(tmp_path, suffix):
     np.testing.assert_array_equal(np.asarray(written), grey)
 
 
+@pytest.mark.parametrize("suffix, mode", [(".png", "L"), (".jpg", "L"),
+                                          (".png", "LA")])
+def test_eight_bit_greyscale_stays_greyscale(tmp_path, suffix, mode):
+  grey = noise((24, 24)) if suffix == ".png" else np.full((24, 24), 128, np.uint8)
+  source = Image.fromarray(grey)
+  if mode == "LA":
+    source = Image.merge("LA", [source, Image.fromarray(noise((24, 24), 1))])
+  path = str(tmp_path / f"in{suffix}")
+  source.save(path)
+  picture = photo.read(path)
+  assert picture.grey and not picture.sixteen_bit
+  pixels = picture.pixels.copy()
+  pixels[8:16, 8:16] = [0.8, 0.2, 0.3]  # a coloured fill in the hole
+  out = str(tmp_path / f"out{suffix}")
+  photo.write(out, pixels, picture)
+  with Image.open(out) as written:
+    assert written.mode == mode
+    levels = np.asarray(written)[..., 0] if mode == "LA" else np.asarray(written)
+    expected = round((0.299 * 0.8 + 0.587 * 0.2 + 0.114 * 0.3) * 255)
+    assert abs(int(levels[11, 12]) - expected) <= (3 if suffix == ".jpg" else 0)
+    if suffix == ".png":  # known pixels exactly
+      np.testing.assert_array_equal(levels[16:], grey[16:])
+
+
 def test_unknown_output_extension_is_refused(tmp_path):
   with pytest.raises(ValueError, match="cannot tell the image format"):
     photo.write(str(tmp_path / "out.xyz"), np.zeros((4, 4, 3), np.float32))
