@@ -19,9 +19,15 @@ returns the input, with a warning. The alpha channel, colour profile, EXIF
 data, 16-bit greyscale and a JPEG's quality are kept (pconvgan.photo).
 
 In folder mode each image is paired with the mask of the same relative path
-(or, failing that, the same file name) without extension, and written to
---out under its relative path as PNG. Outputs never overwrite an input or
-each other: such a command is refused before any work.
+(or, failing that, the same file name) without extension, or with the one
+mask file given as --mask (a watermark in the same place on every image),
+and written to --out under its relative path in its own format (--format
+png: as PNG). Outputs never overwrite an input or each other, and a mask
+whose size differs from its image's is refused, before any work; an
+unreadable image or mask is skipped and reported at the end (exit status 1).
+--dilate N grows every hole by N pixels, to take the edge and shadow of a
+removed object along. A mask that covers most of the image (inverted?) or
+looks like a photograph is warned of.
 """
 
 from __future__ import annotations
@@ -98,24 +104,27 @@ def check_pair(image_path: str, mask_path: str) -> None:
         "they must match")
 
 
-def read_pair(image_path: str, mask_path: str, threshold: int
-              ) -> tuple[photo.Photo, np.ndarray]:
-  """(photograph, hole bool (H, W)); errors name the file."""
+def read_pair(image_path: str, mask_path: str, threshold: int,
+              warnings: list | None = None) -> tuple[photo.Photo, np.ndarray]:
+  """(photograph, hole bool (H, W)); errors name the file (``warnings``: see
+  masks.load_mask_file)."""
   try:
     picture = photo.read(image_path)
   except (OSError, ValueError, SyntaxError) as e:
     raise _open_error("image", image_path, e) from None
-  return picture, masks.load_mask_file(mask_path, threshold)
+  return picture, masks.load_mask_file(mask_path, threshold, warnings=warnings)
 
 
 def _stem(path: str, root: str) -> str:
   return os.path.splitext(os.path.relpath(path, root))[0]
 
 
-def pairs(image: str, mask: str, out: str) -> list[tuple[str, str, str]]:
+def pairs(image: str, mask: str, out: str, keep_format: bool = False
+          ) -> list[tuple[str, str, str]]:
   """(image, mask, output) paths: one file, or folders matched by relative
-  path (or file name) without extension. Refuses outputs that would
-  overwrite an input or each other."""
+  path (or file name) without extension, or a folder of images and one mask
+  for all. Folder outputs keep each input's format with ``keep_format``
+  (else PNG). Refuses outputs that would overwrite an input or each other."""
   if not os.path.isdir(image):
     if os.path.isdir(mask):
       raise ValueError(f"--image {image} is a file, so --mask must be one "
@@ -125,15 +134,30 @@ def pairs(image: str, mask: str, out: str) -> list[tuple[str, str, str]]:
                          + ".png")
     jobs = [(image, mask, out)]
   else:
-    jobs = _folder_pairs(image, mask, out)
+    jobs = _folder_pairs(image, mask, out, keep_format)
   _check_outputs(jobs, image, mask, out)
   return jobs
 
 
-def _folder_pairs(image: str, mask: str, out: str) -> list[tuple[str, str, str]]:
-  if not os.path.isdir(mask):
-    raise ValueError(f"--image {image} is a folder, so --mask must be one too, "
-                     f"got {mask}")
+def _output_name(rel: str, path: str, keep_format: bool) -> str:
+  """``rel`` with the input's extension if photo.write can write it (and
+  ``keep_format``), else .png."""
+  suffix = os.path.splitext(path)[1].lower()
+  return rel + (suffix if keep_format and suffix in WRITABLE else ".png")
+
+
+# Extensions of the formats outputs are written in.
+WRITABLE = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+
+
+def _folder_pairs(image: str, mask: str, out: str, keep_format: bool = False
+                  ) -> list[tuple[str, str, str]]:
+  if not os.path.isdir(mask):  # one mask for every image (a watermark)
+    if not os.path.exists(mask):
+      raise FileNotFoundError(f"--mask {mask}: no such file or folder")
+    return [(path, mask, os.path.join(out, _output_name(
+        _stem(path, image), path, keep_format)))
+            for path in data.list_images(image)]
   mask_files = masks.list_mask_files(mask)
   by_rel = {_stem(p, mask): p for p in mask_files}
   by_name: dict[str, list[str]] = {}
@@ -147,7 +171,8 @@ def _folder_pairs(image: str, mask: str, out: str) -> list[tuple[str, str, str]]
       named = by_name.get(os.path.basename(rel), [])
       found = named[0] if len(named) == 1 else None
     if found:
-      result.append((path, found, os.path.join(out, rel + ".png")))
+      result.append((path, found, os.path.join(
+          out, _output_name(rel, path, keep_format))))
     else:
       missing.append(os.path.relpath(path, image))
   if missing:
@@ -186,16 +211,30 @@ def _threshold(text: str) -> int:
   return value
 
 
+def _unreadable(error: Exception) -> bool:
+  """Whether ``error`` says a file could not be read (as opposed to a
+  mistake in the command, such as a mask of the wrong size)."""
+  return isinstance(error, FileNotFoundError) or str(error).startswith(
+      ("cannot read", "cannot decode"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
   parser = argparse.ArgumentParser(
       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   weights.add_ckpt_argument(parser)
   parser.add_argument("--image", required=True, help="an image or a folder")
   parser.add_argument("--mask", required=True,
-                      help="a mask (white = hole) or a folder of masks")
+                      help="a mask (white = hole), a folder of masks, or one "
+                      "mask for every image of an --image folder")
   parser.add_argument("--out", required=True, help="output file or folder")
   parser.add_argument("--threshold", type=_threshold, default=127,
                       help="mask pixels above this (0-254) are hole")
+  parser.add_argument("--dilate", type=int, default=0,
+                      help="grow each hole by this many pixels, to cover the "
+                      "edges and shadows of what the mask marks")
+  parser.add_argument("--format", choices=("same", "png"), default="same",
+                      help="folder mode: write each output in its input's "
+                      "format (same) or as PNG")
   parser.add_argument("--max-side", type=int, default=0,
                       help="run images larger than this downscaled (0 = never)")
   parser.add_argument("--ensemble", type=int, default=1,
@@ -205,19 +244,49 @@ def main(argv: Sequence[str] | None = None) -> int:
   args = parser.parse_args(argv)
   if args.max_side < 0:
     parser.error(f"--max-side must be >= 0, got {args.max_side}")
+  if args.dilate < 0:
+    parser.error(f"--dilate must be >= 0 pixels, got {args.dilate}")
+  suffix = os.path.splitext(args.out)[1].lower()
+  if suffix and not os.path.isdir(args.image) and suffix not in WRITABLE:
+    parser.error(f"--out {args.out}: cannot write {suffix} files; use one of "
+                 f"{', '.join(WRITABLE)}")
+  folder = os.path.isdir(args.image)
+  skipped = []  # (path, why): unreadable files, reported at the end
   try:
-    jobs = pairs(args.image, args.mask, args.out)
-    for image_path, mask_path, _ in jobs:
-      check_pair(image_path, mask_path)
+    jobs = pairs(args.image, args.mask, args.out, args.format == "same")
+    ready = []
+    for job in jobs:
+      try:
+        check_pair(job[0], job[1])
+      except (ValueError, FileNotFoundError) as e:
+        if not (folder and _unreadable(e)):
+          raise
+        skipped.append((job[0], str(e)))
+      else:
+        ready.append(job)
     variables, g_config, _, name, _, _ = weights.load_any(args.ckpt)
-    for image_path, mask_path, out_path in jobs:
-      picture, hole = read_pair(image_path, mask_path, args.threshold)
+    for image_path, mask_path, out_path in ready:
+      warnings = []
+      try:
+        picture, hole = read_pair(image_path, mask_path, args.threshold,
+                                  warnings)
+      except (ValueError, FileNotFoundError) as e:
+        if not (folder and _unreadable(e)):
+          raise
+        skipped.append((image_path, str(e)))
+        continue
+      hole = masks.dilate(hole, args.dilate)
       problem = masks.hole_problem(hole)
       if hole.all():
         raise ValueError(f"mask {mask_path} {problem}; {masks.RULE}")
       if problem:
-        print(f"inpaint: warning: mask {mask_path} {problem} at threshold "
-              f"{args.threshold}; {masks.RULE}", file=sys.stderr)
+        warnings.append(f"mask {mask_path} {problem} at threshold "
+                        f"{args.threshold}; {masks.RULE}")
+      coverage = masks.coverage_warning(hole)
+      if coverage:
+        warnings.append(f"mask {mask_path} {coverage}")
+      for line in warnings:
+        print(f"inpaint: warning: {line}", file=sys.stderr)
       result = fill(variables, picture.pixels, hole, config=g_config,
                     max_side=args.max_side, ensemble=args.ensemble)
       photo.write(out_path, result, picture)
@@ -226,6 +295,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"(model {name})")
   except (ValueError, FileNotFoundError) as e:
     print(f"inpaint: error: {e}", file=sys.stderr)
+    return 1
+  if skipped:
+    print(f"inpaint: error: {len(skipped)} of {len(jobs)} images skipped, "
+          f"unreadable: " + "; ".join(why for _, why in skipped),
+          file=sys.stderr)
     return 1
   return 0
 

@@ -214,12 +214,33 @@ def mask_from_image(image: Image.Image, threshold: int = 127) -> np.ndarray:
   return grey > threshold
 
 
-def load_mask_file(path: str, threshold: int = 127) -> np.ndarray:
-  """Hole pixels (bool, H x W) of the mask file at ``path``; errors name it."""
+def looks_like_a_photograph(image: Image.Image) -> bool:
+  """Whether a mask image has the many grey levels of a photograph rather
+  than the black and white (and soft edges) of a drawn mask: over a quarter
+  of its pixels are mid-tones."""
+  if image.mode in ("RGBA", "LA", "PA") and np.asarray(
+      image.convert("RGBA"))[..., 3].min() < 255:
+    return False  # painted strokes on a transparent layer
+  grey = np.asarray(image.convert("L"))
+  if grey.max() <= 1:
+    return False
+  return float(np.mean((grey > 24) & (grey < 231))) > 0.25
+
+
+def load_mask_file(path: str, threshold: int = 127, *,
+                   warnings: list | None = None) -> np.ndarray:
+  """Hole pixels (bool, H x W) of the mask file at ``path``; errors name it.
+  ``warnings``: a list that gets a line if the file looks like a photograph
+  rather than a mask."""
   try:
     with Image.open(path) as image:
       image.load()
-      return mask_from_image(ImageOps.exif_transpose(image), threshold)
+      upright = ImageOps.exif_transpose(image)
+      if warnings is not None and looks_like_a_photograph(upright):
+        warnings.append(f"mask {path} has the many grey levels of a "
+                        "photograph, not the black and white of a mask: is "
+                        "it the photograph itself?")
+      return mask_from_image(upright, threshold)
   except FileNotFoundError:
     raise FileNotFoundError(f"mask file not found: {path}") from None
   except (OSError, ValueError, SyntaxError) as e:
@@ -244,6 +265,28 @@ def hole_problem(hole: np.ndarray) -> str | None:
   if hole.all():
     return "marks every pixel as hole (nothing known to fill from)"
   return None
+
+
+# A hole fraction above this is warned of: most masks mark a small part.
+MOST = 0.5
+
+
+def coverage_warning(hole: np.ndarray) -> str | None:
+  """A warning for a hole covering most of the image (an inverted mask?)."""
+  fraction = float(hole.mean())
+  if fraction > MOST:
+    return (f"covers {fraction * 100:.0f}% of the image: is it inverted? "
+            "(white = the part to fill)")
+  return None
+
+
+def dilate(hole: np.ndarray, pixels: int) -> np.ndarray:
+  """``hole`` grown by ``pixels`` in every direction (a disc): covers the
+  edges and shadows of what a mask marks."""
+  if pixels <= 0 or not hole.any():
+    return hole
+  from scipy import ndimage  # pylint: disable=import-outside-toplevel
+  return ndimage.distance_transform_edt(~hole) <= pixels
 
 
 _CHECKED: set[str] = set()

@@ -87,8 +87,14 @@ def test_folder_mode_pairs_by_stem(tiny_checkpoint, tmp_path):
     write(tmp_path / "masks" / f"{name}.png", hole)
   assert run("--ckpt", tiny_checkpoint, "--image", tmp_path / "images",
              "--mask", tmp_path / "masks", "--out", tmp_path / "filled") == 0
-  assert sorted(os.listdir(tmp_path / "filled")) == ["a.png", "b.png"]
-  assert Image.open(tmp_path / "filled" / "b.png").size == (64, 33)
+  # Each output in its input's format; --format png: PNG.
+  assert sorted(os.listdir(tmp_path / "filled")) == ["a.jpg", "b.jpg"]
+  assert Image.open(tmp_path / "filled" / "b.jpg").format == "JPEG"
+  assert run("--ckpt", tiny_checkpoint, "--image", tmp_path / "images",
+             "--mask", tmp_path / "masks", "--out", tmp_path / "png",
+             "--format", "png") == 0
+  assert sorted(os.listdir(tmp_path / "png")) == ["a.png", "b.png"]
+  assert Image.open(tmp_path / "png" / "b.png").size == (64, 33)
   os.remove(tmp_path / "masks" / "b.png")
   assert run("--ckpt", tiny_checkpoint, "--image", tmp_path / "images",
              "--mask", tmp_path / "masks", "--out", tmp_path / "f2") == 1
@@ -137,7 +143,9 @@ def test_outputs_never_overwrite_inputs_or_each_other(photo, tmp_path, capsys):
                        (images / "filled", "is inside the --image folder"),
                        (mask_dir, "is inside the --mask folder"),
                        (tmp_path / "out", "would both be written to")):
-    assert run("--image", images, "--mask", mask_dir, "--out", out) == 1
+    # photo.png and photo.jpg would both be written as photo.png.
+    assert run("--image", images, "--mask", mask_dir, "--out", out,
+               "--format", "png") == 1
     assert message in capsys.readouterr().err, message
   assert not os.path.exists(tmp_path / "out")
 
@@ -156,7 +164,7 @@ def test_same_names_in_subfolders_keep_their_paths(tiny_checkpoint, tmp_path):
   assert run("--ckpt", tiny_checkpoint, "--image", images, "--mask", mask_dir,
              "--out", tmp_path / "out") == 0
   assert sorted(os.listdir(tmp_path / "out")) == ["a", "b"]
-  assert os.listdir(tmp_path / "out" / "a") == ["photo.png"]
+  assert os.listdir(tmp_path / "out" / "a") == ["photo.jpg"]
 
 
 def test_threshold_out_of_range_is_refused(photo, capsys):
@@ -197,3 +205,82 @@ def test_ensemble_changes_only_the_hole_and_bad_counts_are_refused(
     run("--ckpt", tiny_checkpoint, "--image", image_path, "--mask", mask_path,
         "--out", tmp_path / "x.png", "--ensemble", 3)
   assert "--ensemble: invalid choice: 3" in capsys.readouterr().err
+
+
+def test_one_mask_for_a_folder_goes_on_past_unreadable_images(
+    tiny_checkpoint, tmp_path, capsys):
+  rng = np.random.default_rng(2)
+  os.makedirs(tmp_path / "images")
+  for name in ("a", "c"):
+    write(tmp_path / "images" / f"{name}.png",
+          rng.integers(0, 256, (40, 48, 3), dtype=np.uint8))
+  (tmp_path / "images" / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+  hole = np.zeros((40, 48), np.uint8)
+  hole[30:36, 4:20] = 255  # a watermark's place
+  mask = write(tmp_path / "watermark.png", hole)
+  assert run("--ckpt", tiny_checkpoint, "--image", tmp_path / "images",
+             "--mask", mask, "--out", tmp_path / "out") == 1
+  err = capsys.readouterr().err
+  assert sorted(os.listdir(tmp_path / "out")) == ["a.png", "c.png"]
+  assert "1 of 3 images skipped, unreadable: cannot read image" in err
+  assert "b.png" in err.splitlines()[-1]
+  for name in ("a", "c"):
+    before = np.asarray(Image.open(tmp_path / "images" / f"{name}.png"))
+    after = np.asarray(Image.open(tmp_path / "out" / f"{name}.png"))
+    np.testing.assert_array_equal(after[hole == 0], before[hole == 0])
+    assert np.any(after[hole > 0] != before[hole > 0])
+
+
+def test_dilate_grows_the_hole_by_that_many_pixels(tiny_checkpoint, photo,
+                                                    tmp_path, capsys):
+  image_path, mask_path, image, hole = photo
+  out = tmp_path / "grown.png"
+  assert run("--ckpt", tiny_checkpoint, "--image", image_path, "--mask",
+             mask_path, "--out", out, "--dilate", "3") == 0
+  after = np.asarray(Image.open(out))
+  changed = np.any(after != image, axis=-1)
+  # hole is rows 20:60, columns 30:90: grown by 3, rows 17:63 and 30-3..
+  assert changed[17:63, 27:93].mean() > 0.9
+  assert not changed[:16].any() and not changed[64:].any()
+  assert not changed[:, :26].any() and not changed[:, 94:].any()
+  assert changed[18, 40] and changed[40, 28]  # inside the 3 px ring
+  with pytest.raises(SystemExit):
+    run("--image", image_path, "--mask", mask_path, "--out", out,
+        "--dilate", "-1")
+  assert "--dilate must be >= 0" in capsys.readouterr().err
+
+
+def test_inverted_and_photograph_masks_are_warned_of(tiny_checkpoint, photo,
+                                                     tmp_path, capsys):
+  image_path, _, image, hole = photo
+  inverted = write(tmp_path / "inverted.png",
+                   np.where(hole, 0, 255).astype(np.uint8))
+  assert run("--ckpt", tiny_checkpoint, "--image", image_path, "--mask",
+             inverted, "--out", tmp_path / "o1.png") == 0
+  assert (f"warning: mask {inverted} covers 81% of the image: is it "
+          "inverted?") in capsys.readouterr().err
+  # The photograph itself (with paint on it) given as the mask.
+  painted = image.copy()
+  painted[hole] = 255
+  as_mask = write(tmp_path / "painted.png", painted)
+  run("--ckpt", tiny_checkpoint, "--image", image_path, "--mask", as_mask,
+      "--out", tmp_path / "o2.png")
+  assert (f"warning: mask {as_mask} has the many grey levels of a photograph"
+          in capsys.readouterr().err)
+  # A drawn mask with soft edges is not warned of.
+  soft = np.zeros(hole.shape, np.uint8)
+  soft[hole] = 255
+  soft[19, 30:90] = 128
+  drawn = write(tmp_path / "soft.png", soft)
+  assert run("--ckpt", tiny_checkpoint, "--image", image_path, "--mask",
+             drawn, "--out", tmp_path / "o3.png") == 0
+  assert "warning" not in capsys.readouterr().err
+
+
+def test_output_format_is_checked_before_any_work(photo, tmp_path, capsys):
+  image_path, mask_path, _, _ = photo
+  with pytest.raises(SystemExit):
+    run("--image", image_path, "--mask", mask_path, "--out",
+        tmp_path / "x.gif")
+  assert "--out" in capsys.readouterr().err
+  assert not os.path.exists(tmp_path / "x.gif")
