@@ -290,14 +290,16 @@ class LoadExample(grain.transforms.RandomMap):
     stopping.ignore_interrupts_in_worker()
 
   def _load(self, index: int) -> tuple[Image.Image | None, int]:
-    """(image, 1 if unreadable): in training the next readable file stands
-    in for an unreadable one; in evaluation, ``None``."""
+    """(image, number of unreadable files met): in training the next
+    readable file stands in for an unreadable one (the unreadable ones are
+    paths ``index``, ``index + 1``, ... modulo their count); in evaluation,
+    ``None``."""
     n = len(self.paths)
     min_side = max(self.random_scale) if self.random_scale else self.resize
     for step in range(n if self.train else 1):
       path = self.paths[(index + step) % n]
       try:
-        return load_image(path, min_side), int(step > 0)
+        return load_image(path, min_side), step
       except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         _warn_unreadable(path, e)
     if not self.train:
@@ -327,7 +329,9 @@ class LoadExample(grain.transforms.RandomMap):
                else crop_to_array(image, self.size, None, self.resize))
       mask = self.sample_mask(masks_lib.index_rng(self.mask_seed, index), index)
     return {"image": array, "mask": mask.astype(np.float32),
-            "skipped": np.int32(skipped)}
+            "skipped": np.int32(skipped),
+            "skipped_from": np.int32(index % len(self.paths)),
+            "paths": np.int32(len(self.paths))}
 
 
 def make_loader(paths: Sequence[str], *, batch_size: int, image_size: int = 128,

@@ -409,7 +409,7 @@ def main(argv: Sequence[str] | None = None) -> None:
   parser.add_argument("--kind", choices=KINDS[:-1], default="freeform")
   parser.add_argument("--count", type=int, default=100)
   parser.add_argument("--size", type=int, nargs=2, default=(128, 128),
-                      metavar=("H", "W"))
+                      metavar=("W", "H"), help="width and height in pixels")
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--bucket", type=float, nargs=2, action="append",
                       metavar=("LOW", "HIGH"),
@@ -418,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> None:
   parser.add_argument("--out", required=True, help="output directory")
   args = parser.parse_args(argv)
   if min(args.size) < 1:
-    parser.error(f"--size must be two positive sides H W, got "
+    parser.error(f"--size must be two positive sides W H, got "
                  f"{args.size[0]} {args.size[1]}")
   if args.count < 1:
     parser.error(f"--count must be >= 1, got {args.count}")
@@ -429,8 +429,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     checks.as_config(MaskConfig, config)
   except ValueError as e:
     parser.error(str(e))
-  paths = export_masks(config, args.out, args.count, *args.size, seed=args.seed)
-  print(f"wrote {len(paths)} {args.kind} masks of {args.size[0]}x{args.size[1]} "
+  width, height = args.size
+  paths = export_masks(config, args.out, args.count, height, width,
+                       seed=args.seed)
+  print(f"wrote {len(paths)} {args.kind} masks of {width}x{height} (WxH) "
         f"to {args.out}")
 
 

@@ -247,8 +247,11 @@ def _loop(run: config_lib.RunConfig, config_json: dict, workdir: str,
   # run; every process takes part in each computation.
   primary = jax.process_index() == 0
   log = reporting.MetricsLog(workdir, start=step, write=primary)
-  # The count of unreadable images goes on across resumes.
-  skipped = int(log.last("skipped_images", 0))
+  # Unreadable training files by index; their count goes on across resumes
+  # (the same files are met again after one).
+  unreadable: set[int] = set()
+  resumed_skipped = int(log.last("skipped_images", 0))
+  skipped = resumed_skipped
   bar = _Progress(log, t, step, total, boundaries, progress and primary)
 
   # Every process holds the same sample crops: replicated on the mesh.
@@ -286,7 +289,10 @@ def _loop(run: config_lib.RunConfig, config_json: dict, workdir: str,
         if stop:  # workers signalled with the trainer (a whole job killed)
           break
         raise
-      skipped += int(batch["skipped"].sum())
+      for first, count, n in zip(*(np.asarray(batch[k]).ravel() for k in (
+          "skipped_from", "skipped", "paths"))):
+        unreadable.update((int(first) + k) % int(n) for k in range(int(count)))
+      skipped = max(resumed_skipped, len(unreadable))
       state, metrics = step_fns[phase](state, _device_batch(batch, batch_sharding))
       step += 1
       # The previous step's metrics are read only now, while the device runs
@@ -320,6 +326,6 @@ def _loop(run: config_lib.RunConfig, config_json: dict, workdir: str,
   checkpoint.finish(mngr)
   log.close()
   if skipped:
-    print(f"skipped {skipped} unreadable images (named in the warnings above)",
-          file=sys.stderr)
+    print(f"skipped {skipped} unreadable image files (named in the warnings "
+          "above)", file=sys.stderr)
   return dict(bar.record, step=step, saved_step=saved)

@@ -133,11 +133,14 @@ def test_mask_config_errors_name_the_problem(tmp_path):
     masks.mask_sampler({"kind": "box", "boxes": 3}, 32, 32, train=True)
 
 
-def test_exported_masks_are_the_evaluation_masks(tmp_path):
-  masks.main(["--kind", "freeform", "--count", "6", "--size", "64", "96",
+def test_exported_masks_are_the_evaluation_masks(tmp_path, capsys):
+  # --size is width then height, as every size message reads (WxH).
+  masks.main(["--kind", "freeform", "--count", "6", "--size", "96", "64",
               "--seed", "5", "--out", str(tmp_path)])
+  assert "masks of 96x64 (WxH)" in capsys.readouterr().out
   files = sorted(os.listdir(tmp_path))
   assert files == [f"mask_{i:05d}.png" for i in range(6)]
+  assert Image.open(tmp_path / files[0]).size == (96, 64)
   sample = masks.mask_sampler({"kind": "freeform"}, 64, 96, train=False)
   from_files = masks.mask_sampler({"kind": "folder", "folder": str(tmp_path)},
                                   64, 96, train=False)

@@ -296,3 +296,28 @@ def test_a_checkpoint_written_before_a_model_field_existed_resumes():
     training._check_resumable(old, {**current, "model": {"width": 0.5,
                                                          "refine": 8}},
                               "runs/x/checkpoints")
+
+
+def test_unreadable_training_files_are_counted_once_each(tmp_path, capsys):
+  """Two broken files among three photographs, met again and again over 12
+  draws: the count is of files (2), in the run's last line and in
+  metrics.jsonl, not of the draws they were replaced in."""
+  photos = tmp_path / "photos"
+  os.makedirs(photos)
+  for i, name in enumerate(sorted(os.listdir(data.demo_folder()))[:3]):
+    with open(os.path.join(data.demo_folder(), name), "rb") as f:
+      (photos / f"a{i}_{name}").write_bytes(f.read())
+  (photos / "b_broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not a picture")
+  (photos / "c_empty.jpg").write_bytes(b"")
+  config = tiny_config.get_config()
+  config.data.source = "folder"
+  config.data.path = str(photos)
+  config.data.test_path = data.demo_folder()  # all five files train
+  config.train.phase_steps = (3, 0, 0)
+  config.train.batch_size = 4
+  workdir = str(tmp_path / "run")
+  training.train(config, workdir, devices=ONE_DEVICE, progress=False)
+  assert "skipped 2 unreadable image files" in capsys.readouterr().err
+  with open(os.path.join(workdir, "metrics.jsonl")) as f:
+    records = [__import__("json").loads(line) for line in f]
+  assert records[-1]["skipped_images"] == 2
