@@ -104,7 +104,9 @@ def main(argv):
     json.dump({"description": description, "overall": results["overall"],
                "buckets": results["buckets"]}, f, indent=2)
   if results["grid"] is not None:
-    reporting.save_png(os.path.join(out, "grid.png"), results["grid"])
+    labels = ["masked input", *results["methods"], "ground truth"]
+    reporting.save_png(os.path.join(out, "grid.png"), reporting.label_columns(
+        results["grid"], labels, data_cfg.image_size))
   print(text)
   print(f"wrote {out}/results.md, metrics.json, grid.png")
 

@@ -85,7 +85,7 @@ def flags_parser(prog: str, flag_values: flags.FlagValues | None = None
       rest = values(argv)
       for name in values:
         flag = values[name]
-        if hasattr(flag, "config_filename") and flag.present:
+        if flag.present and hasattr(flag, "config_filename"):
           list(flag.value.keys())  # config files load lazily: load it now
       return rest
     except (flags.Error, AttributeError, KeyError, OSError) as e:

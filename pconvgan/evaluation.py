@@ -161,11 +161,14 @@ def evaluate(models: Sequence[Model], loader, *,
 
 
 def markdown_table(summaries: dict) -> str:
-  """A Markdown table, one row per method."""
-  header = "| method | images | " + " | ".join(c[1] for c in COLUMNS) + " |"
-  lines = [header, "|" + "---|" * (len(COLUMNS) + 2)]
+  """A Markdown table, one row per method; a metric that was not computed
+  (NaN for every method, e.g. LPIPS with --nolpips) has no column."""
+  columns = [c for c in COLUMNS if any(
+      np.isfinite(s[c[0]]) for s in summaries.values())] or list(COLUMNS)
+  header = "| method | images | " + " | ".join(c[1] for c in columns) + " |"
+  lines = [header, "|" + "---|" * (len(columns) + 2)]
   for name, s in summaries.items():
-    cells = [format(s[key], fmt) for key, _, fmt in COLUMNS]
+    cells = [format(s[key], fmt) for key, _, fmt in columns]
     lines.append(f"| {name} | {s['images']} | " + " | ".join(cells) + " |")
   return "\n".join(lines)
 
@@ -201,8 +204,14 @@ def test_images(run_config: dict, data_dir: str = "", mask_kind: str = "",
   if mask_kind in masks_lib.KINDS[:-1]:
     mask_cfg["kind"] = mask_kind
   elif mask_kind:
+    if not os.path.isdir(os.path.expanduser(mask_kind)):
+      raise ValueError(f"--masks {mask_kind}: neither a kind of mask "
+                       f"({', '.join(masks_lib.KINDS[:-1])}) nor a folder of "
+                       "mask images")
     mask_cfg.update(kind="folder", folder=mask_kind)
-  checks.as_config(masks_lib.MaskConfig, mask_cfg)
+  # Every field, defaults included: reports name the kind of mask.
+  mask_cfg = dataclasses.asdict(checks.as_config(masks_lib.MaskConfig,
+                                                 mask_cfg))
   paths = (data.list_images(data_dir) if data_dir
            else data.split_sources(data_cfg)[1])
   return (paths[:limit] if limit else paths), data_cfg, mask_cfg

@@ -27,6 +27,22 @@ def image_grid(rows: list[list[np.ndarray]], pad: int = 2) -> np.ndarray:
   return np.round(np.clip(grid, 0, 1) * 255).astype(np.uint8)
 
 
+def label_columns(grid: np.ndarray, labels: list[str], cell: int,
+                  pad: int = 2, height: int = 14) -> np.ndarray:
+  """``grid`` (of ``image_grid``, cells ``cell`` pixels wide) with a white
+  band on top naming each column, the label cut to the cell's width."""
+  from PIL import ImageDraw  # pylint: disable=import-outside-toplevel
+  band = Image.new("RGB", (grid.shape[1], height), "white")
+  draw = ImageDraw.Draw(band)
+  for j, label in enumerate(labels):
+    left = pad + j * (cell + pad)
+    text = label
+    while text and draw.textlength(text) > cell:
+      text = text[:-1]
+    draw.text((left + 1, 1), text, fill="black")
+  return np.concatenate([np.asarray(band), grid], axis=0)
+
+
 def sample_grid(image: np.ndarray, mask: np.ndarray, output: np.ndarray,
                 pad: int = 2) -> np.ndarray:
   """uint8 grid, one row per example: masked input | output | composite | truth."""

@@ -80,3 +80,14 @@ def test_scripts_report_a_misspelt_field_in_one_line(tmp_path, script):
   assert result.stderr.strip() == (
       f"{script}: error: --config.train.batchsize: no such config field; did "
       "you mean 'batch_size'?")
+
+
+def test_a_config_flag_left_out_parses(tmp_path):
+  # eval.py's --config is optional: leaving it out must not touch the file.
+  argv = ["eval.py", "--data", str(tmp_path)]
+  values = flags.FlagValues()
+  config_flags.DEFINE_config_file("config", None, "config file",
+                                  flag_values=values, sys_argv=argv)
+  flags.DEFINE_string("data", None, "data", flag_values=values)
+  assert cli.flags_parser("eval.py", values)(argv) == ["eval.py"]
+  assert values.data == str(tmp_path)

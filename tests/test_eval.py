@@ -103,11 +103,37 @@ def test_test_images_from_a_folder_or_the_run_and_its_masks(tmp_path):
          "mask": {"kind": "box", "box_count": (2, 2)}}
   paths, data_cfg, mask_cfg = evaluation.test_images(run)
   assert len(paths) == 2 and data_cfg.image_size == 64
-  assert mask_cfg == run["mask"]  # the run's own masks
+  # The run's own masks, every field given (reports name the kind).
+  assert {k: mask_cfg[k] for k in run["mask"]} == run["mask"]
+  assert mask_cfg == {**vars(masks_lib.MaskConfig()), **run["mask"]}
+  _, _, mask_cfg = evaluation.test_images({"data": run["data"]})
+  assert mask_cfg["kind"] == masks_lib.MaskConfig().kind
+  with pytest.raises(ValueError, match=r"--masks freefrom: neither a kind of "
+                     r"mask \(paper, box, freeform, mix\) nor a folder"):
+    evaluation.test_images(run, mask_kind="freefrom")
   _, _, mask_cfg = evaluation.test_images(run, mask_kind=str(tmp_path))
   assert mask_cfg["kind"] == "folder" and mask_cfg["folder"] == str(tmp_path)
   with pytest.raises(ValueError, match="mask kind must be one of"):
     evaluation.test_images({"mask": {"kind": "circles"}}, demo)
+
+
+def test_a_metric_not_computed_has_no_column():
+  row = {"images": 2, **{key: 1.0 for key, _, _ in evaluation.COLUMNS}}
+  table = evaluation.markdown_table({"a": row, "b": dict(row)})
+  assert "LPIPS" in table and "nan" not in table
+  no_lpips = {**row, "lpips": float("nan")}
+  table = evaluation.markdown_table({"a": no_lpips, "b": dict(no_lpips)})
+  assert "LPIPS" not in table and "nan" not in table
+  assert table.splitlines()[0].count("|") == len(evaluation.COLUMNS) + 2
+
+
+def test_grid_columns_are_labelled():
+  from pconvgan import reporting
+  grid = reporting.image_grid([[np.zeros((8, 8, 3))] * 3])
+  labelled = reporting.label_columns(grid, ["in", "model", "truth"], 8)
+  assert labelled.shape == (grid.shape[0] + 14, grid.shape[1], 3)
+  np.testing.assert_array_equal(labelled[14:], grid)
+  assert labelled[:14].min() < 128  # some text drawn
 
 
 def test_each_kind_of_mask_gets_its_own_default_output_folder(tmp_path):
