@@ -128,15 +128,58 @@ def field_comments(cls: type) -> dict[str, str]:
   return {f.name: found.get(f.name, "") for f in dataclasses.fields(cls)}
 
 
-def describe() -> str:
-  """Every field as 'section.field = default  # comment', one a line."""
-  lines = [f"seed = {SEED[0]!r}  # {SEED[1]}"]
+def describe(config: Any = None) -> str:
+  """Every field as 'section.field = value  # comment', one a line: the
+  defaults, or the values of ``config`` (a ConfigDict or dict of a run),
+  those that differ from the default marked with the default."""
+  run = parse(config) if config is not None else None
+  seed = run.seed if run else SEED[0]
+  lines = [f"seed = {seed!r}  # {SEED[1]}"
+           + (f" (default {SEED[0]!r})" if seed != SEED[0] else "")]
   for name, cls in SECTIONS.items():
     comments = field_comments(cls)
-    lines += [f"{name}.{f.name} = {f.default!r}  # {comments[f.name]}"
-              for f in dataclasses.fields(cls)]
+    section = getattr(run, name) if run else None
+    for f in dataclasses.fields(cls):
+      value = getattr(section, f.name) if run else f.default
+      note = f" (default {f.default!r})" if value != f.default else ""
+      lines.append(f"{name}.{f.name} = {value!r}  # {comments[f.name]}{note}")
   return "\n".join(lines)
 
 
+def load_file(path: str) -> Any:
+  """The ``get_config()`` of a config file (its folder's parent importable,
+  as for ``from configs import base``); errors name the file."""
+  import importlib.util  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  if not os.path.isfile(path):
+    raise ValueError(f"config file not found: {path}")
+  root = os.path.dirname(os.path.dirname(os.path.abspath(path)))
+  if root not in sys.path:
+    sys.path.insert(0, root)
+  spec = importlib.util.spec_from_file_location("_pconvgan_config", path)
+  module = importlib.util.module_from_spec(spec)
+  try:
+    spec.loader.exec_module(module)
+    return module.get_config()
+  except Exception as e:  # pylint: disable=broad-except
+    raise ValueError(f"config file {path} fails: {type(e).__name__}: "
+                     f"{' '.join(str(e).split())}") from None
+
+
+def main(argv: list[str]) -> int:
+  """``python -m pconvgan.config [CONFIG_FILE]``: every field with its value
+  and comment (without a file: the defaults)."""
+  if len(argv) > 1 or (argv and argv[0].startswith("-")):
+    print("usage: python -m pconvgan.config [CONFIG_FILE]  (every field, its "
+          "value in that config and its comment)", file=__import__("sys").stderr)
+    return 2
+  try:
+    print(describe(load_file(argv[0]) if argv else None))
+  except ValueError as e:
+    print(f"pconvgan.config: error: {e}", file=__import__("sys").stderr)
+    return 1
+  return 0
+
+
 if __name__ == "__main__":
-  print(describe())
+  raise SystemExit(main(__import__("sys").argv[1:]))

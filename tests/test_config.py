@@ -2,6 +2,7 @@
 
 import dataclasses
 import importlib
+import os
 import subprocess
 import sys
 
@@ -12,6 +13,8 @@ from pconvgan import config as config_lib
 from pconvgan import generator
 from pconvgan import training
 from pconvgan import weights
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.mark.parametrize("section", sorted(config_lib.SECTIONS))
@@ -56,6 +59,20 @@ def test_the_field_listing_command():
                      for c in config_lib.SECTIONS.values())
   assert len(lines) == n_fields
   assert "train.phase_steps = (25000, 6000, 94000)  # G only, D only, joint" in lines
+
+
+def test_the_field_listing_of_a_config_file_marks_what_it_changes(capsys):
+  assert config_lib.main([os.path.join(ROOT, "configs", "demo.py")]) == 0
+  lines = capsys.readouterr().out.splitlines()
+  assert len(lines) == 1 + sum(len(dataclasses.fields(c))
+                               for c in config_lib.SECTIONS.values())
+  assert ("train.batch_size = 8  # global batch over all devices (default 16)"
+          in lines)
+  assert "data.image_size = 64  # side of the square crops (default 128)" in lines
+  assert "model.partial = True  # False: ordinary convolutions (ablation d)" in lines
+  assert config_lib.main([os.path.join(ROOT, "configs", "demoo.py")]) == 1
+  assert "config file not found" in capsys.readouterr().err
+  assert config_lib.main(["--help"]) == 2
 
 
 @pytest.mark.parametrize("name", ["photos_adv", "photos_refine",
