@@ -151,11 +151,20 @@ def train(config: Any, workdir: str, *, devices=None, progress: bool = True
   current step (raising stopping.Stopped).
   """
   run = config_lib.parse(config)
+  made_dir = not os.path.exists(os.path.expanduser(workdir))
   path = workdir_lib.prepare(workdir)
   name = workdir_lib.lock_name(jax.process_index(), jax.process_count())
-  with workdir_lib.lock(path, name), stopping.on_signals() as stop:
-    record = _train(run, checkpoint.config_to_json(config), workdir, devices,
-                    progress, stop)
+  made_lock = not os.path.exists(os.path.join(path, name))
+  try:
+    with workdir_lib.lock(path, name), stopping.on_signals() as stop:
+      record = _train(run, checkpoint.config_to_json(config), workdir, devices,
+                      progress, stop)
+  except (ValueError, FileNotFoundError):
+    # Refused before any work (a bad data folder, init_from, batch size):
+    # the lock file and workdir this call made go.
+    if not os.path.isdir(os.path.join(path, "checkpoints")) or made_dir:
+      workdir_lib.remove_lock_of_refused_run(path, name, made_dir, made_lock)
+    raise
   saved = record.pop("saved_step")
   if stop and record["step"] < sum(run.train.phase_steps):
     # Raised here, not in the loop, so that its traceback holds none of the

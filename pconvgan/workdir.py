@@ -68,3 +68,14 @@ def lock(workdir: str, name: str = "train.lock") -> Iterator[str]:
     yield path
   finally:
     os.close(fd)  # releases the lock
+
+
+def remove_lock_of_refused_run(workdir: str, name: str, made_dir: bool,
+                               made_lock: bool) -> None:
+  """After a run refused before any work: removes the lock file ``name`` if
+  the run made it, and the workdir too if the run made it and it is empty."""
+  path = os.path.join(workdir, name)
+  if made_lock and os.path.exists(path):
+    os.remove(path)
+  if made_dir and not os.listdir(workdir):
+    os.rmdir(workdir)

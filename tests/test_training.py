@@ -132,9 +132,27 @@ def test_bad_configs_are_refused_before_any_work(tmp_path):
                              f"--workdir={tmp_path}/w"] + overrides)
     assert result.returncode != 0, overrides
     assert message in result.stderr, (overrides, result.stderr[-1500:])
-    assert not os.path.exists(tmp_path / "w" / "checkpoints"), overrides
+    # Nothing is left behind: no workdir, not even a train.lock.
+    assert not os.path.exists(tmp_path / "w"), overrides
   result = run_subprocess(["train.py", "--config", "configs/nope.py"])
   assert result.returncode != 0 and "nope.py" in result.stderr
+
+
+def test_a_run_refused_after_taking_the_lock_leaves_no_lock(tmp_path):
+  config = tiny_config.get_config()
+  config.data.source = "folder"
+  config.data.path = str(tmp_path / "empty")
+  os.makedirs(tmp_path / "empty")
+  with pytest.raises(ValueError):
+    training.train(config, str(tmp_path / "new"), devices=ONE_DEVICE,
+                   progress=False)
+  assert not os.path.exists(tmp_path / "new")
+  os.makedirs(tmp_path / "mine")
+  (tmp_path / "mine" / "notes.txt").write_text("kept")
+  with pytest.raises(ValueError):
+    training.train(config, str(tmp_path / "mine"), devices=ONE_DEVICE,
+                   progress=False)
+  assert os.listdir(tmp_path / "mine") == ["notes.txt"]
 
 
 def test_parse_names_the_section():
