@@ -28,6 +28,8 @@ import itertools
 import json
 import os
 import queue
+import re
+import socket
 import sys
 import tempfile
 import threading
@@ -108,7 +110,7 @@ def hole_of(request: dict, size: tuple[int, int]) -> np.ndarray:
         image.load()
         uploaded = masks.mask_from_image(ImageOps.exif_transpose(image), threshold)
     except (OSError, ValueError, SyntaxError) as e:
-      raise RequestError(f"cannot read the mask file: {e}") from None
+      raise RequestError(f"cannot read the mask file: {_reason(e)}") from None
     if uploaded.shape != (h, w):
       raise RequestError(
           f"the mask is {uploaded.shape[1]}x{uploaded.shape[0]} but the "
@@ -126,6 +128,16 @@ def hole_of(request: dict, size: tuple[int, int]) -> np.ndarray:
   return hole
 
 
+def _reason(error: Exception) -> str:
+  """Why an uploaded file could not be read, without Pillow's repr of the
+  in-memory file it was given."""
+  text = re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "", str(error))
+  if text.startswith("cannot identify image file"):
+    return ("not an image file Pillow can read (PNG, JPEG, WebP, TIFF, BMP, "
+            "GIF ...)")
+  return text
+
+
 def run_job(job: Job, variables: dict, config: Any, model_name: str) -> None:
   """Inpaints ``job``'s photograph, updating its progress; sets its result,
   or its error (one line) if the request cannot be served."""
@@ -138,7 +150,8 @@ def run_job(job: Job, variables: dict, config: Any, model_name: str) -> None:
     try:
       picture = photo.read(io.BytesIO(image_bytes))
     except (OSError, ValueError, SyntaxError) as e:
-      raise RequestError(f"cannot read the photograph {name}: {e}") from None
+      raise RequestError(f"cannot read the photograph {name}: "
+                         f"{_reason(e)}") from None
     h, w = picture.pixels.shape[:2]
     hole = hole_of(job.request, (w, h))
     if not hole.any():
@@ -283,6 +296,25 @@ def serve(variables: dict, config: Any, model_name: str, host: str = "127.0.0.1"
   return server
 
 
+def port_problem(host: str, port: int) -> str | None:
+  """Why the page could not listen on ``host:port`` (e.g. 'Address already
+  in use'), or None; binds and closes a socket as the server will."""
+  if port == 0:
+    return None
+  try:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+  except OSError as e:
+    return str(e.strerror or e)
+  family = infos[0][0] if infos else socket.AF_INET
+  with socket.socket(family, socket.SOCK_STREAM) as probe:
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+      probe.bind((host, port))
+    except OSError as e:
+      return str(e.strerror or e)
+  return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
   parser = argparse.ArgumentParser(
       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -294,6 +326,11 @@ def main(argv: Sequence[str] | None = None) -> int:
   args = parser.parse_args(argv)
   if not 0 <= args.port <= 65535:
     parser.error(f"--port must be in 0..65535, got {args.port}")
+  problem = port_problem(args.host, args.port)
+  if problem:  # before loading the model, which takes a while
+    print(f"pconvgan.app: error: cannot listen on {args.host}:{args.port}: "
+          f"{problem}", file=sys.stderr)
+    return 1
   try:
     variables, config, _, name, step, _ = weights.load_any(args.ckpt)
     if args.ckpt is None:

@@ -99,6 +99,8 @@ def test_run_job_fills_only_the_hole_and_keeps_the_format(tiny_model):
     ({}, "no photograph was sent"),
     ({"image": base64.b64encode(b"GIF89a junk").decode(), "name": "x.gif"},
      "cannot read the photograph x.gif"),
+    ({"image": base64.b64encode(b"plain text").decode(), "name": "notes.txt"},
+     "cannot read the photograph notes.txt: not an image file Pillow can read"),
     ({"image": "PHOTO"}, "nothing to remove"),
     ({"image": "PHOTO", "mask": "FULL"}, "covers the whole photograph"),
 ])
@@ -111,6 +113,25 @@ def test_run_job_errors_name_the_problem(tiny_model, request_, error):
   job = app.Job("1", request_)
   app.run_job(job, tiny_model, TINY, "tiny")
   assert job.state == "failed" and error in job.error
+  assert "BytesIO" not in job.error and "0x" not in job.error
+
+
+def test_a_taken_port_is_reported_before_the_model_loads(monkeypatch, capsys):
+  import socket
+  with socket.socket() as taken:
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    assert "in use" in app.port_problem("127.0.0.1", port)
+
+    def no_loading(*_):
+      raise AssertionError("the model was loaded before the port was checked")
+
+    monkeypatch.setattr(app.weights, "load_any", no_loading)
+    assert app.main(["--port", str(port)]) == 1
+  assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in (
+      capsys.readouterr().err)
+  assert app.port_problem("127.0.0.1", 0) is None
 
 
 def _get(url):
