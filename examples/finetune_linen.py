@@ -4,7 +4,11 @@ The generator is ``pconvgan.linen.Generator``; its variables are the
 shipped weights as they are, the optimiser state is Flax's ``TrainState``
 and the batch statistics travel beside it, as in the Flax examples.
 
-    python examples/finetune_linen.py --images MY_PHOTOS --steps 200
+    python examples/finetune_linen.py --images MY_PHOTOS --steps 200 --out mine.msgpack
+
+It saves what it trained as a weights file (``--out``) that
+``pconvgan.weights.load``, ``inpaint_photos --ckpt`` and ``eval.py --ckpt``
+take.
 """
 
 import argparse
@@ -19,6 +23,7 @@ import pconvgan
 from pconvgan import data
 from pconvgan import linen
 from pconvgan import masks
+from pconvgan import weights
 
 
 class TrainState(train_state.TrainState):
@@ -61,7 +66,11 @@ def main(argv=None):
   parser.add_argument("--batch_size", type=int, default=4, help="crops a step")
   parser.add_argument("--size", type=int, default=128, help="crop side (x32)")
   parser.add_argument("--lr", type=float, default=1e-4, help="Adam's rate")
+  parser.add_argument("--out", default="finetuned.msgpack",
+                      help="weights file to write at the end")
   args = parser.parse_args(argv)
+  if not args.out.endswith(".msgpack"):
+    parser.error(f"--out must be a .msgpack weights file, got {args.out}")
 
   variables, config = pconvgan.pretrained()
   model = linen.Generator(config)
@@ -72,6 +81,9 @@ def main(argv=None):
   for step in range(1, args.steps + 1):
     state, loss = train_step(state, *next(stream))
     print(f"step {step}: hole MSE {float(loss):.5f}", flush=True)
+  weights.save(args.out, {"params": state.params,
+                          "batch_stats": state.batch_stats}, config)
+  print(f"wrote {args.out} (use it with --ckpt {args.out})")
   return state
 
 

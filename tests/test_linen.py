@@ -13,6 +13,7 @@ from flax import nnx
 
 import pconvgan
 from pconvgan import linen
+from pconvgan import weights
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CFG = pconvgan.GeneratorConfig(width=0.125)
@@ -100,13 +101,19 @@ def test_nnx_users_get_the_same_numbers_through_the_bridge():
 
 
 @pytest.mark.slow
-def test_fine_tuning_example_trains_the_shipped_generator():
+def test_fine_tuning_example_trains_the_shipped_generator(tmp_path):
   spec = importlib.util.spec_from_file_location(
       "finetune_linen", os.path.join(ROOT, "examples", "finetune_linen.py"))
   example = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(example)
-  state = example.main(["--steps", "2", "--batch_size", "2", "--size", "64"])
+  out = str(tmp_path / "mine.msgpack")
+  state = example.main(["--steps", "2", "--batch_size", "2", "--size", "64",
+                        "--out", out])
   shipped, _ = pconvgan.pretrained()
+  # What it trained is saved, loadable as a weights file.
+  saved, _, _ = weights.load(out)
+  assert close(saved["params"], state.params)
+  assert close(saved["batch_stats"], state.batch_stats)
   assert int(state.step) == 2
   assert not close(state.params, shipped["params"])
   assert not close(state.batch_stats, shipped["batch_stats"])
