@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 from typing import Any, Mapping
 
 import jax
@@ -256,12 +257,31 @@ def forward(variables: dict, image: jax.Array, mask: jax.Array, train: bool,
   return (out, new_stats) if train else out
 
 
+class UnreachedHoleWarning(UserWarning):
+  """Some hole pixels lie beyond what one pass of the network reaches."""
+
+
 def inpaint(variables: dict, image: jax.Array, mask: jax.Array, *,
             config: Any = None, ensemble: int = 1) -> jax.Array:
   """The composite: known pixels of ``image`` exactly, generated ones in
-  holes (``ensemble``: see apply_generator)."""
-  return composite(apply_generator(variables, image, mask, config=config,
-                                   ensemble=ensemble), image, mask)
+  holes (``ensemble``: see apply_generator).
+
+  One pass of the network: a hole pixel farther from every known pixel than
+  the U-Net reaches (``reached``) gets a constant, not a fill. With concrete
+  inputs (not under jax.jit) that is warned of (UnreachedHoleWarning);
+  ``pconvgan.inpaint_image`` fills holes of any size."""
+  out = composite(apply_generator(variables, image, mask, config=config,
+                                  ensemble=ensemble), image, mask)
+  if not isinstance(mask, jax.core.Tracer):
+    known = jnp.asarray(mask) > 0.5
+    unreached = int(jnp.sum(~known & (reached(jnp.asarray(mask)) < 0.5)))
+    if unreached:
+      warnings.warn(
+          f"{unreached} hole pixels are beyond the reach of one pass of the "
+          "network and get a constant instead of a fill; "
+          "pconvgan.inpaint_image fills holes of any size",
+          UnreachedHoleWarning, stacklevel=2)
+  return out
 
 
 def composite(output: jax.Array, image: jax.Array, mask: jax.Array

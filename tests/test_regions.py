@@ -2,6 +2,8 @@
 pconvgan.inpaint_image's fills (no unreached pixel, known pixels exact,
 small holes at full resolution, coarse-to-fine scales)."""
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -192,3 +194,23 @@ def test_a_single_known_row_still_gives_a_fill(variables):
   assert flat_grey(out, hole) == 0
   np.testing.assert_array_equal(out[~hole], image[~hole])
   assert np.all((out >= 0) & (out <= 1))
+
+
+def test_one_pass_inpaint_warns_of_unreached_hole_pixels(variables):
+  image = photo(256, 256)[None]
+  small = np.ones((1, 256, 256, 1), np.float32)
+  small[:, 100:120, 100:130] = 0
+  with warnings.catch_warnings():
+    warnings.simplefilter("error")  # a hole it reaches: no warning
+    pconvgan.inpaint(variables, image, small, config=CFG)
+  large = np.ones((1, 256, 256, 1), np.float32)
+  large[:, 48:208, 48:208] = 0  # 160 px: beyond one pass's reach
+  with pytest.warns(generator.UnreachedHoleWarning,
+                    match="hole pixels are beyond the reach of one pass"):
+    out = pconvgan.inpaint(variables, image, large, config=CFG)
+  assert flat_grey(np.asarray(out)[0], large[0, ..., 0] < 0.5) > 0
+  # Under jax.jit the mask is not known: no check, no warning.
+  with warnings.catch_warnings():
+    warnings.simplefilter("error")
+    jax.jit(lambda v, x, m: pconvgan.inpaint(v, x, m, config=CFG))(
+        variables, image, large)
