@@ -50,6 +50,28 @@ def test_downscaled_run_keeps_size_and_known_pixels(tiny_checkpoint, photo,
   np.testing.assert_array_equal(result[~hole], image[~hole])
 
 
+def test_max_side_is_the_size_the_model_sees(tiny_checkpoint, photo, tmp_path,
+                                             monkeypatch):
+  image_path, mask_path, _, _ = photo
+  seen = []
+  fill = inpaint.regions.inpaint_image
+
+  def recording(variables, image, hole, **kwargs):
+    seen.append(image.shape[:2])
+    return fill(variables, image, hole, **kwargs)
+
+  monkeypatch.setattr(inpaint.regions, "inpaint_image", recording)
+  outs = {}
+  for side in (64, 0):
+    outs[side] = tmp_path / f"side{side}.png"
+    assert run("--ckpt", tiny_checkpoint, "--image", image_path, "--mask",
+               mask_path, "--out", outs[side], "--max-side", side) == 0
+  # 131x97 photograph: run at 64x47 with --max-side 64, else at full size.
+  assert seen == [(47, 64), (97, 131)]
+  assert not np.array_equal(np.asarray(Image.open(outs[64])),
+                            np.asarray(Image.open(outs[0])))
+
+
 def test_soft_and_alpha_masks_are_binarised(tiny_checkpoint, photo, tmp_path):
   image_path, _, image, _ = photo
   soft = np.zeros((97, 131), np.uint8)

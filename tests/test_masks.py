@@ -202,3 +202,28 @@ def test_zero_one_and_coloured_masks_mark_their_holes():
   soft = np.array([[0, 100, 200, 255]], np.uint8)
   np.testing.assert_array_equal(masks.mask_from_image(Image.fromarray(soft)),
                                 [[False, False, True, True]])
+
+
+def test_a_pixel_exactly_at_the_threshold_is_known(tmp_path):
+  # "above the threshold" is hole: 127 is known at 127, 128 is hole.
+  grey = np.array([[126, 127, 128, 200]], np.uint8)
+  Image.fromarray(grey).save(tmp_path / "m.png")
+  np.testing.assert_array_equal(masks.load_mask_file(str(tmp_path / "m.png")),
+                                [[False, False, True, True]])
+  np.testing.assert_array_equal(
+      masks.load_mask_file(str(tmp_path / "m.png"), threshold=128),
+      [[False, False, False, True]])
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_a_rotated_mask_file_is_read_as_displayed(tmp_path, orientation):
+  stored = np.zeros((20, 30), np.uint8)
+  stored[2:6, 3:12] = 255  # a hole near the stored top-left corner
+  image = Image.fromarray(stored)
+  exif = image.getexif()
+  exif[0x0112] = orientation
+  path = str(tmp_path / "m.jpg")
+  image.save(path, exif=exif.tobytes(), quality=100)
+  displayed = {3: np.rot90(stored, 2), 6: np.rot90(stored, -1),
+               8: np.rot90(stored, 1)}[orientation] > 127
+  np.testing.assert_array_equal(masks.load_mask_file(path), displayed)
