@@ -48,7 +48,8 @@ def test_eval_end_to_end_with_two_checkpoints_and_baselines(tiny_checkpoint,
   assert "| OpenCV Telea | 6 |" in report and "## Hole ratio (0.5, 0.6]" in report
   assert "6 images at 32 px, shorter side scaled to 32 and centre-cropped" in report
   grid = np.asarray(Image.open(out / "grid.png"))
-  assert grid.shape == (3 * 34 + 2, 8 * 34 + 2, 3)  # 3 rows; input, 6, truth
+  # 3 rows; input, 6, truth; a 14 px band naming the columns on top.
+  assert grid.shape == (14 + 3 * 34 + 2, 8 * 34 + 2, 3)
 
 
 @pytest.mark.slow
@@ -179,3 +180,46 @@ def test_evaluate_with_an_ensemble_scores_the_averaged_fills(tiny_checkpoint):
   single = evaluation.evaluate(models, loader, baselines=False,
                                with_lpips=False, grid_count=0, progress=False)
   assert single["overall"][models[0].name]["hole_l1"] != want
+
+
+def test_evaluate_scores_composites_against_direct_metric_calls(tiny_checkpoint):
+  """evaluate() against the metrics computed here, image by image, on
+  composites built by hand (known pixels of the truth, the model's output in
+  the hole) and LPIPS of each composite against its truth."""
+  from pconvgan import generator, lpips, metrics
+  model = evaluation.load_models([tiny_checkpoint])[0]
+  rng = np.random.default_rng(3)
+  images = rng.uniform(0.1, 0.9, (5, 32, 32, 3)).astype(np.float32)
+  masks_ = np.ones((5, 32, 32, 1), np.float32)
+  for i, (top, size) in enumerate([(2, 6), (4, 10), (8, 14), (1, 20), (3, 9)]):
+    masks_[i, top:top + size, 5:5 + size] = 0
+  batches = [{"image": images[:3], "mask": masks_[:3],
+              "skipped": np.zeros(3, np.int32)},
+             {"image": images[3:], "mask": masks_[3:],
+              "skipped": np.zeros(2, np.int32)}]
+  results = evaluation.evaluate([model], batches, baselines=["mean colour"],
+                                grid_count=0, progress=False)
+  output = np.asarray(generator.apply_generator(
+      model.variables, images, masks_, config=model.config))
+  for name, fills in ((model.name, output),
+                      ("mean colour", np.stack([metrics.mean_fill(i, m) for i, m
+                                                in zip(images, masks_)]))):
+    composite = np.where(masks_ > 0.5, images, fills)
+    if name == model.name:  # its raw output differs from the composite
+      assert not np.allclose(composite, fills)
+    want = {
+        "hole_l1": np.mean([metrics.hole_l1(c, t, m) for c, t, m in
+                            zip(composite, images, masks_)]),
+        "psnr": np.mean([metrics.psnr(c, t) for c, t in zip(composite, images)]),
+        "ssim": np.mean([metrics.ssim(c, t) for c, t in zip(composite, images)]),
+        "colour_shift": np.mean([metrics.colour_shift(c, t, m) for c, t, m in
+                                 zip(composite, images, masks_)]),
+        "lpips": np.mean(lpips.distance(composite, images)),
+        "sharpness": sum(metrics.gradient_energy(c, m) for c, m in
+                         zip(composite, masks_)) / sum(
+            metrics.gradient_energy(t, m) for t, m in zip(images, masks_)),
+    }
+    got = results["overall"][name]
+    assert got["images"] == 5 and want["lpips"] > 0.01
+    for key, value in want.items():
+      np.testing.assert_allclose(got[key], value, rtol=1e-4, err_msg=key)
