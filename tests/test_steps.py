@@ -351,3 +351,37 @@ def test_vgg_losses_enter_the_generator_phases(phase):
     np.testing.assert_allclose(terms[name], want[name], rtol=1e-4)
   assert all_differ(host(plain)["g"]["params"]["dec1"],
                     host(new)["g"]["params"]["dec1"])
+
+
+def test_generator_step_with_distinct_weights_against_the_losses_outside():
+  """One generator step (SGD, rate 1) with distinct valid, L1 and SSIM
+  weights: its loss is losses.reconstruction_terms' with those weights in
+  their places, and its update is minus the gradient of that loss computed
+  here, outside the step (weights swapped inside the step fail this)."""
+  weights = dict(valid_weight=0.3, l1_weight=0.7, ssim_weight=2.0)
+  loss = steps.LossConfig(adv_weight=0.0, **weights)
+  mesh = steps.make_mesh(jax.devices()[:1])
+  g_tx, d_tx, state, batch = setup(sgd=True)
+  before = host(state)
+  fns = steps.make_steps(mesh, g_tx, d_tx, G_CFG, loss)
+  new, terms = fns["generator"](jax.tree.map(jnp.copy, state), batch)
+
+  def rec(params):
+    out, _ = generator.forward({"params": params,
+                                "batch_stats": before["g"]["batch_stats"]},
+                               batch["image"], batch["mask"], True, G_CFG)
+    return losses.reconstruction_terms(out, batch["image"], batch["mask"],
+                                       **weights)["rec"]
+
+  want, grads = jax.value_and_grad(rec)(before["g"]["params"])
+  np.testing.assert_allclose(terms["rec"], want, rtol=1e-5)
+  swapped = dict(weights, l1_weight=2.0, ssim_weight=0.7)
+  out, _ = generator.forward(before["g"], batch["image"], batch["mask"], True,
+                             G_CFG)
+  other = losses.reconstruction_terms(out, batch["image"], batch["mask"],
+                                      **swapped)["rec"]
+  assert abs(float(other) - float(want)) > 1e-3  # the test can tell a swap
+  expected = jax.tree.map(lambda p, g: p - g, before["g"]["params"], grads)
+  for have, wanted in zip(jax.tree.leaves(host(new)["g"]["params"]),
+                          jax.tree.leaves(expected)):
+    np.testing.assert_allclose(have, wanted, rtol=1e-4, atol=1e-6)
