@@ -316,6 +316,7 @@ def test_a_checkpoint_written_before_a_model_field_existed_resumes():
                               "runs/x/checkpoints")
 
 
+@pytest.mark.slow
 def test_unreadable_training_files_are_counted_once_each(tmp_path, capsys):
   """Two broken files among three photographs, met again and again over 12
   draws: the count is of files (2), in the run's last line and in
@@ -339,3 +340,43 @@ def test_unreadable_training_files_are_counted_once_each(tmp_path, capsys):
   with open(os.path.join(workdir, "metrics.jsonl")) as f:
     records = [__import__("json").loads(line) for line in f]
   assert records[-1]["skipped_images"] == 2
+
+
+@pytest.mark.slow
+def test_the_moving_average_is_the_model_everywhere_the_readme_says(
+    tmp_path):
+  """After generator steps the moving average differs from the trained
+  weights; evaluation and inpainting (load_generator, weights.load_any,
+  export) and a new run's init_from all take the moving average."""
+  import warnings
+  import orbax.checkpoint as ocp
+  config = tiny_config.get_config()
+  config.train.phase_steps = (3, 0, 0)
+  config.optim.ema_decay = 0.9
+  workdir = str(tmp_path / "run")
+  training.train(config, workdir, devices=ONE_DEVICE, progress=False)
+  mngr = ocp.CheckpointManager(
+      os.path.join(workdir, "checkpoints"), item_names=("state",),
+      item_handlers={"state": ocp.PyTreeCheckpointHandler()})
+  with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # orbax: sharding read from the file
+    raw = mngr.restore(3, args=ocp.args.Composite(
+        state=ocp.args.PyTreeRestore()))["state"]
+  mngr.close()
+  ema, trained = raw["g_ema"], raw["g"]
+  assert not np.allclose(ema["params"]["dec1"]["conv"]["kernel"],
+                         trained["params"]["dec1"]["conv"]["kernel"])
+
+  def is_ema(variables):
+    for want, have in zip(jax.tree.leaves(ema), jax.tree.leaves(variables)):
+      np.testing.assert_array_equal(np.asarray(have), np.asarray(want))
+
+  is_ema(checkpoint.load_generator(workdir)[0])
+  is_ema(weights.load_any(workdir)[0])
+  exported = str(tmp_path / "g.msgpack")
+  subprocess.run([sys.executable, "-m", "pconvgan.export", "--ckpt", workdir,
+                  "--out", exported], cwd=ROOT, check=True,
+                 capture_output=True)
+  is_ema(weights.load(exported)[0])
+  model = config_lib.parse(config).model
+  is_ema(training.initial_generator(workdir, model)["variables"])
