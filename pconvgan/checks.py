@@ -7,6 +7,7 @@ from typing import Any, Mapping
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 MULTIPLE = 32  # the generator downsamples five times by 2
 
@@ -45,16 +46,19 @@ def check_range(image, known=None, name: str = "image") -> None:
   """Raises ValueError if a concrete (not traced) float image has values
   outside [0, 1] at known pixels (``known``: a mask broadcastable to it, 1 =
   known; None: every pixel), e.g. 8-bit levels in a float array. What is
-  under a hole is never read; traced values (under jax.jit) are not checked."""
+  under a hole is never read; traced values (under jax.jit) are not checked.
+  NumPy images are checked with NumPy: no copy of a large photograph."""
   if isinstance(image, jax.core.Tracer) or isinstance(known, jax.core.Tracer):
     return
-  image = jnp.asarray(image)
-  where = (jnp.ones(image.shape, bool) if known is None
-           else jnp.broadcast_to(jnp.asarray(known) > 0.5, image.shape))
+  xp = np if isinstance(image, np.ndarray) else jnp
+  if -1e-3 <= float(xp.min(image)) and float(xp.max(image)) <= 1 + 1e-3:
+    return  # the usual case: one pass over the image, no temporaries
+  where = (xp.ones(xp.shape(image), bool) if known is None
+           else xp.broadcast_to(xp.asarray(known) > 0.5, xp.shape(image)))
   if not bool(where.any()):
     return
-  low = float(jnp.min(jnp.where(where, image, jnp.inf)))
-  high = float(jnp.max(jnp.where(where, image, -jnp.inf)))
+  low = float(xp.min(xp.where(where, image, xp.inf)))
+  high = float(xp.max(xp.where(where, image, -xp.inf)))
   if low < -1e-3 or high > 1 + 1e-3:
     hint = ("; divide 8-bit levels by 255" if high > 1.5 else "")
     raise ValueError(f"{name} values must be in [0, 1], got {low:g} to "

@@ -6,6 +6,10 @@ import os
 from typing import Sequence
 
 
+class UnreadableFileError(ValueError):
+  """A file that exists but cannot be decoded; the message names it."""
+
+
 def find_files(folder: str, extensions: Sequence[str], kind: str,
                items: str) -> list[str]:
   """Sorted paths under ``folder`` (recursive, through symlinked folders)

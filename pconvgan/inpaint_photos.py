@@ -42,6 +42,7 @@ from PIL import Image
 
 from pconvgan import data
 from pconvgan import dihedral
+from pconvgan import files
 from pconvgan import masks
 from pconvgan import photo
 from pconvgan import regions
@@ -85,7 +86,7 @@ def fill(variables: dict, image: np.ndarray, hole: np.ndarray, *,
 def _open_error(what: str, path: str, error: Exception) -> Exception:
   if isinstance(error, FileNotFoundError):
     return FileNotFoundError(f"{what} not found: {path}")
-  return ValueError(f"cannot read {what} {path}: {error}")
+  return files.UnreadableFileError(f"cannot read {what} {path}: {error}")
 
 
 def check_pair(image_path: str, mask_path: str) -> None:
@@ -211,13 +212,6 @@ def _threshold(text: str) -> int:
   return value
 
 
-def _unreadable(error: Exception) -> bool:
-  """Whether ``error`` says a file could not be read (as opposed to a
-  mistake in the command, such as a mask of the wrong size)."""
-  return isinstance(error, FileNotFoundError) or str(error).startswith(
-      ("cannot read", "cannot decode"))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
   parser = argparse.ArgumentParser(
       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -254,25 +248,23 @@ def main(argv: Sequence[str] | None = None) -> int:
   skipped = []  # (path, why): unreadable files, reported at the end
   try:
     jobs = pairs(args.image, args.mask, args.out, args.format == "same")
+    # In folder mode an unreadable file is skipped, and listed at the end.
+    unreadable = ((files.UnreadableFileError, FileNotFoundError) if folder
+                  else ())
     ready = []
     for job in jobs:
       try:
         check_pair(job[0], job[1])
-      except (ValueError, FileNotFoundError) as e:
-        if not (folder and _unreadable(e)):
-          raise
-        skipped.append((job[0], str(e)))
-      else:
         ready.append(job)
+      except unreadable as e:
+        skipped.append((job[0], str(e)))
     variables, g_config, _, name, _, _ = weights.load_any(args.ckpt)
     for image_path, mask_path, out_path in ready:
       warnings = []
       try:
         picture, hole = read_pair(image_path, mask_path, args.threshold,
                                   warnings)
-      except (ValueError, FileNotFoundError) as e:
-        if not (folder and _unreadable(e)):
-          raise
+      except unreadable as e:
         skipped.append((image_path, str(e)))
         continue
       hole = masks.dilate(hole, args.dilate)

@@ -244,7 +244,8 @@ def load_mask_file(path: str, threshold: int = 127, *,
   except FileNotFoundError:
     raise FileNotFoundError(f"mask file not found: {path}") from None
   except (OSError, ValueError, SyntaxError) as e:
-    raise ValueError(f"cannot read mask file {path}: {e}") from None
+    raise files.UnreadableFileError(f"cannot read mask file {path}: {e}"
+                                    ) from None
 
 
 def valid_threshold(value) -> bool:

@@ -175,7 +175,7 @@ def checked_photo(image, hole) -> tuple[np.ndarray, np.ndarray]:
   hole = np.asarray(hole)
   checks.check_hole(hole, image.shape)
   checks.check_range(image, ~hole[..., None])
-  return image.astype(np.float32), hole
+  return np.asarray(image, np.float32), hole
 
 
 def inpaint_image(variables: dict, image: np.ndarray, hole: np.ndarray, *,

@@ -160,10 +160,9 @@ def train(config: Any, workdir: str, *, devices=None, progress: bool = True
       record = _train(run, checkpoint.config_to_json(config), workdir, devices,
                       progress, stop)
   except (ValueError, FileNotFoundError):
-    # Refused before any work (a bad data folder, init_from, batch size):
-    # the lock file and workdir this call made go.
-    if not os.path.isdir(os.path.join(path, "checkpoints")) or made_dir:
-      workdir_lib.remove_lock_of_refused_run(path, name, made_dir, made_lock)
+    # Refused (a bad data folder, init_from, batch size): the lock file this
+    # call made goes, and the workdir too if it made it and it is empty.
+    workdir_lib.remove_lock_of_refused_run(path, name, made_dir, made_lock)
     raise
   saved = record.pop("saved_step")
   if stop and record["step"] < sum(run.train.phase_steps):
@@ -298,10 +297,11 @@ def _loop(run: config_lib.RunConfig, config_json: dict, workdir: str,
         if stop:  # workers signalled with the trainer (a whole job killed)
           break
         raise
-      for first, count, n in zip(*(np.asarray(batch[k]).ravel() for k in (
-          "skipped_from", "skipped", "paths"))):
-        unreadable.update((int(first) + k) % int(n) for k in range(int(count)))
-      skipped = max(resumed_skipped, len(unreadable))
+      counts = np.asarray(batch["skipped"]).ravel()
+      for i in np.flatnonzero(counts):  # none, nearly always
+        first, n = int(batch["skipped_from"][i]), int(batch["paths"][i])
+        unreadable.update((first + k) % n for k in range(int(counts[i])))
+        skipped = max(resumed_skipped, len(unreadable))
       state, metrics = step_fns[phase](state, _device_batch(batch, batch_sharding))
       step += 1
       # The previous step's metrics are read only now, while the device runs
