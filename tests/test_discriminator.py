@@ -93,3 +93,23 @@ def test_wrong_image_size_is_refused():
     pconvgan.init_discriminator(jax.random.key(0), (100, 64))
   with pytest.raises(ValueError, match="multiples of 32, got 33x64"):
     pconvgan.apply_discriminator(params, jnp.zeros((1, 33, 64, 3)))
+
+
+@pytest.mark.parametrize("local", [True, False])
+def test_discriminator_matches_an_independent_numpy_forward(local):
+  """Table 2's networks (conv K5 S2 + ReLU, fully connected + ReLU, the
+  combiner) and their regions against tests/numpy_nets.py, with every bias
+  random."""
+  import numpy_nets  # pylint: disable=import-outside-toplevel
+  rng = np.random.default_rng(0)
+  params = pconvgan.init_discriminator(
+      jax.random.key(1), (64, 96),
+      {"width": 0.25, "fc_features": 16, "local": local})
+  params = jax.tree_util.tree_map_with_path(
+      lambda p, x: x if "kernel" in jax.tree_util.keystr(p) else jnp.asarray(
+          rng.normal(0, 0.3, x.shape), jnp.float32), params)
+  images = rng.random((3, 64, 96, 3)).astype(np.float32)
+  got = pconvgan.apply_discriminator(params, images)
+  want = numpy_nets.discriminator(jax.tree.map(np.asarray, params), images)
+  assert np.std(want) > 0.01
+  np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-4)

@@ -283,3 +283,48 @@ def test_head_and_config_must_agree():
     pconvgan.apply(with_head, image, mask, config=TINY)
   with pytest.raises(ValueError, match="refine must be >= 0"):
     pconvgan.GeneratorConfig(refine=-1)
+
+
+def randomised(variables, seed):
+  """``variables`` with every bias, batch-norm parameter and running
+  statistic random (fresh ones are 0 and 1, which hide mistakes)."""
+  rng = np.random.default_rng(seed)
+
+  def draw(path, x):
+    name = jax.tree_util.keystr(path)
+    if "kernel" in name:
+      return x
+    if "scale" in name or "var" in name:
+      return jnp.asarray(rng.uniform(0.5, 1.5, x.shape), jnp.float32)
+    return jnp.asarray(rng.normal(0, 0.2, x.shape), jnp.float32)
+  return jax.tree_util.tree_map_with_path(draw, variables)
+
+
+def holed_batch(seed, size=64):
+  """Two random images; masks with a big hole (windows of no known pixel
+  deep into the encoder), a small one and scattered hole pixels."""
+  rng = np.random.default_rng(seed)
+  image = rng.random((2, size, size, 3)).astype(np.float32)
+  mask = (rng.random((2, size, size, 1)) > 0.2).astype(np.float32)
+  mask[0, 8:40, 12:44] = 0
+  mask[1, 30:38, 2:20] = 0
+  return image, mask
+
+
+@pytest.mark.parametrize("partial,train", [(True, False), (True, True),
+                                           (False, False)])
+def test_generator_matches_an_independent_numpy_forward(partial, train):
+  """Every layer of Table 1 (partial convolutions with multi-channel masks,
+  batch norm from running or batch statistics, ReLU / leaky ReLU 0.2,
+  nearest upsampling, skips, sigmoid) against tests/numpy_nets.py."""
+  import numpy_nets  # pylint: disable=import-outside-toplevel
+  cfg = {"width": 1 / 16, "partial": partial}
+  variables = randomised(pconvgan.init(jax.random.key(3), cfg), 4)
+  image, mask = holed_batch(5)
+  got = pconvgan.apply(variables, image, mask, train=train, config=cfg)
+  if train:
+    got = got[0]
+  want = numpy_nets.generator(jax.tree.map(np.asarray, variables), image, mask,
+                              train=train, partial=partial)
+  assert np.std(want) > 0.05  # a case where the layers' details matter
+  np.testing.assert_allclose(np.asarray(got), want, atol=2e-5, rtol=1e-4)
