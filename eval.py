@@ -10,7 +10,7 @@ pconvgan; --ckpt also takes a .msgpack weights file). Test images: --data
 DIR, or the test split of the first checkpoint's config (or of --config). Masks: paper, box, freeform
 (Liu et al.'s six hole-ratio buckets in turn) or a folder of mask images
 (white = hole); by default the first checkpoint's. Reports hole L1 (%), PSNR,
-SSIM, LPIPS, sharpness and colour shift of each checkpoint and of the
+SSIM, LPIPS, sharpness, colour shift and checkerboard of each checkpoint and of the
 classical baselines (mean colour, OpenCV Telea and Navier-Stokes,
 scikit-image's biharmonic), overall and per bucket, and writes metrics.json,
 results.md and grid.png to --out.

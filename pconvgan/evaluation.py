@@ -27,7 +27,8 @@ from pconvgan import weights
 COLUMNS = (("hole_l1", "hole L1 %", ".2f"), ("psnr", "PSNR dB", ".2f"),
            ("ssim", "SSIM", ".4f"), ("lpips", "LPIPS", ".4f"),
            ("sharpness", "sharpness", ".3f"),
-           ("colour_shift", "colour shift", ".2f"))
+           ("colour_shift", "colour shift", ".2f"),
+           ("checkerboard", "checkerboard", ".2f"))
 
 
 def _opencv(image: np.ndarray, mask: np.ndarray, method: str) -> np.ndarray:
@@ -185,7 +186,9 @@ def report(results: dict, description: str) -> str:
       "(AlexNet; lower is better): whole composite; sharpness: gradient "
       "energy in the hole relative to the ground truth's (below 1: blur); "
       "colour shift: distance of the hole's mean colour from the ground "
-      "truth's (8-bit levels).")
+      "truth's (8-bit levels); checkerboard: energy of period-2 patterns in "
+      "the hole relative to the ground truth's (above 1: a pattern the "
+      "photograph lacks).")
   return "\n".join(parts) + "\n"
 
 

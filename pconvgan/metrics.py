@@ -16,6 +16,10 @@ ground truth, generated ones in the hole), as Liu et al. report them.
   the output's to the ground truth's is the sharpness figure (below 1: blur).
 - ``colour_shift``: distance between the mean colours of the filled hole and
   the ground truth's hole, in 8-bit levels.
+- ``checkerboard_energy``: the hole's energy at the half-sampling frequency
+  (patterns of period 2 pixels across rows, columns or both, the decoder's
+  2x2 upsampling lattice); the ratio of the output's to the ground truth's
+  is the checkerboard figure (above 1: a pattern the photograph lacks).
 """
 
 from __future__ import annotations
@@ -79,6 +83,44 @@ def colour_shift(output: np.ndarray, target: np.ndarray, mask: np.ndarray
   return float(np.linalg.norm(diff) * 255.0)
 
 
+# Windows that measure the local amplitude of a period-2 pattern along one
+# axis: the binomial low-pass [1, 3, 3, 1] / 8 modulated by (-1)^k. It gives
+# +-A on A * (-1)^x and exactly 0 on polynomials of degree 2 or less, so
+# smooth shading and gradients are not counted.
+_NYQUIST = np.array([1.0, -3.0, 3.0, -1.0]) / 8.0
+_LOWPASS = np.array([1.0, 3.0, 3.0, 1.0]) / 8.0
+CHECKERBOARD_WINDOW = 4
+
+
+def _filter_valid(grey: np.ndarray, rows: np.ndarray, cols: np.ndarray
+                  ) -> np.ndarray:
+  """Separable correlation over every full 4x4 window (valid positions)."""
+  k = CHECKERBOARD_WINDOW
+  h, w = grey.shape
+  tmp = sum(cols[j] * grey[:, j:w - k + 1 + j] for j in range(k))
+  return sum(rows[i] * tmp[i:h - k + 1 + i] for i in range(k))
+
+
+def checkerboard_energy(image: np.ndarray, mask: np.ndarray) -> float:
+  """Sum, over the 4x4 windows that lie wholly in the hole, of the squared
+  local amplitudes of the three period-2 patterns (-1)^x, (-1)^y and
+  (-1)^(x+y) of the channel mean. A pattern A * (-1)^x fills each window
+  with A^2; flat, linear and quadratic shading gives 0."""
+  k = CHECKERBOARD_WINDOW
+  grey = np.asarray(image, np.float64).mean(-1)
+  hole = _hole(mask)
+  if grey.shape[0] < k or grey.shape[1] < k:
+    return 0.0
+  inside = _filter_valid(hole.astype(np.float64), np.ones(k), np.ones(k)
+                         ) > k * k - 0.5
+  if not inside.any():
+    return 0.0
+  energy = (np.square(_filter_valid(grey, _LOWPASS, _NYQUIST))
+            + np.square(_filter_valid(grey, _NYQUIST, _LOWPASS))
+            + np.square(_filter_valid(grey, _NYQUIST, _NYQUIST)))
+  return float(np.sum(energy[inside]))
+
+
 def composite(output: np.ndarray, image: np.ndarray, mask: np.ndarray
               ) -> np.ndarray:
   return np.where(np.asarray(mask) > 0.5, image, output)
@@ -94,7 +136,7 @@ def mean_fill(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 class Accumulator:
   """Sums per-image metrics of composites; ``summary()`` gives the averages
-  and the dataset-level sharpness ratio."""
+  and the dataset-level sharpness and checkerboard ratios."""
 
   def __init__(self):
     self.n = 0
@@ -102,6 +144,8 @@ class Accumulator:
                  "lpips": 0.0}
     self.grad_out = 0.0
     self.grad_true = 0.0
+    self.grid_out = 0.0
+    self.grid_true = 0.0
 
   def add(self, filled: np.ndarray, target: np.ndarray, mask: np.ndarray,
           lpips: float = float("nan")) -> None:
@@ -114,10 +158,14 @@ class Accumulator:
     self.sums["colour_shift"] += colour_shift(filled, target, mask)
     self.grad_out += gradient_energy(filled, mask)
     self.grad_true += gradient_energy(target, mask)
+    self.grid_out += checkerboard_energy(filled, mask)
+    self.grid_true += checkerboard_energy(target, mask)
 
   def summary(self) -> dict:
     out = {k: v / max(self.n, 1) for k, v in self.sums.items()}
     out["sharpness"] = (self.grad_out / self.grad_true if self.grad_true > 0
                         else float("nan"))
+    out["checkerboard"] = (self.grid_out / self.grid_true
+                           if self.grid_true > 0 else float("nan"))
     out["images"] = self.n
     return out

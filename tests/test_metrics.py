@@ -104,3 +104,78 @@ def test_accumulator_identical_images_have_no_inf_or_nan():
   x = rng.random((16, 16, 3)).astype(np.float32)
   blurred.add(metrics.mean_fill(x, quarter_hole(16, 16)), x, quarter_hole(16, 16))
   assert blurred.summary()["sharpness"] < 0.5  # a flat fill is blur
+
+
+def test_checkerboard_energy_of_known_patterns():
+  """A * (-1)^x, (-1)^y or (-1)^(x+y) gives A^2 per window wholly in the
+  hole (hand count: a 12x10 hole holds 9x7 windows of 4x4); flat, linear and
+  quadratic shading gives 0; pixels outside the hole are not read."""
+  h, w = 24, 20
+  y, x = np.mgrid[:h, :w].astype(np.float64)
+  mask = np.ones((h, w, 1), np.float32)
+  mask[6:18, 5:15] = 0
+  windows = (12 - 3) * (10 - 3)
+  for pattern in ((-1.0) ** x, (-1.0) ** y, (-1.0) ** (x + y)):
+    image = np.repeat((0.5 + 0.1 * pattern)[..., None], 3, -1)
+    assert math.isclose(metrics.checkerboard_energy(image, mask),
+                        windows * 0.01, rel_tol=1e-9)
+  smooth = 0.2 + 0.01 * x + 0.02 * y + 0.001 * x * y + 0.0005 * x ** 2
+  image = np.repeat(smooth[..., None], 3, -1)
+  assert metrics.checkerboard_energy(image, mask) < 1e-20
+  noisy_outside = image.copy()
+  noisy_outside[mask[..., 0] > 0.5] = np.random.default_rng(0).random(3)
+  assert metrics.checkerboard_energy(noisy_outside, mask) < 1e-20
+  period4 = np.repeat((0.5 + 0.1 * np.cos(np.pi * x / 2))[..., None], 3, -1)
+  assert metrics.checkerboard_energy(period4, mask) < 0.1 * windows * 0.01
+  # A hole narrower than a window holds no window.
+  thin = np.ones((h, w, 1), np.float32)
+  thin[:, 5:8] = 0
+  image = np.repeat((0.5 + 0.1 * (-1.0) ** x)[..., None], 3, -1)
+  assert metrics.checkerboard_energy(image, thin) == 0.0
+
+
+def test_checkerboard_energy_against_a_numpy_loop():
+  """Window by window, each pattern's amplitude as the modulated, binomially
+  weighted sum of the window's pixels."""
+  rng = np.random.default_rng(2)
+  image = rng.random((9, 11, 3))
+  mask = (rng.random((9, 11, 1)) > 0.15).astype(np.float32)
+  mask[1:8, 2:10] = 0
+  grey = image.mean(-1)
+  weights = np.array([1, 3, 3, 1]) / 8
+  want = 0.0
+  for i in range(9 - 3):
+    for j in range(11 - 3):
+      if np.any(mask[i:i + 4, j:j + 4] > 0.5):
+        continue
+      win = grey[i:i + 4, j:j + 4]
+      sign = (-1.0) ** np.arange(4)
+      for sy, sx in ((0, 1), (1, 0), (1, 1)):
+        wy = weights * (sign if sy else 1)
+        wx = weights * (sign if sx else 1)
+        want += np.sum(win * np.outer(wy, wx)) ** 2
+  assert want > 0
+  assert math.isclose(metrics.checkerboard_energy(image, mask), want,
+                      rel_tol=1e-9)
+
+
+def test_checkerboard_ratio_sees_a_pattern_added_to_the_fill():
+  """The dataset-level ratio: 1 for the truth itself, well above 1 once a
+  period-2 pattern of 3 levels is added in the hole, below 1 for a flat
+  fill."""
+  rng = np.random.default_rng(3)
+  y, x = np.mgrid[:32, :32]
+  mask = quarter_hole(32, 32)
+  truth = [np.clip(0.5 + 0.05 * rng.standard_normal((32, 32, 3)), 0, 1)
+           for _ in range(3)]
+  ratios = []
+  for make in (lambda t: t, lambda t: np.clip(
+      t + (3 / 255) * ((-1.0) ** (x + y))[..., None], 0, 1),
+               lambda t: metrics.mean_fill(t, mask)):
+    acc = metrics.Accumulator()
+    for t in truth:
+      acc.add(metrics.composite(make(t), t, mask), t, mask)
+    ratios.append(acc.summary()["checkerboard"])
+  assert math.isclose(ratios[0], 1.0)
+  assert ratios[1] > 1.2, ratios
+  assert ratios[2] < 0.01, ratios
