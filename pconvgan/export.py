@@ -7,17 +7,23 @@
 The kind follows the suffix of ``--out``; ``--ckpt`` is a train.py workdir,
 step folder or weights file (default: the shipped model).
 
-The two programs compute ``inpaint``: (image (B, H, W, 3) float32 in [0, 1],
-mask (B, H, W, 1), 1 = known, binarised at 0.5) -> the composite (known
-pixels exact, the generator's output in the holes), with the weights inside
-and B, H, W symbolic (H and W multiples of 32). A ``.jaxexport`` file runs
-with JAX alone, without pconvgan::
+The two programs are one pass of the network: (image (B, H, W, 3) float32
+in [0, 1], mask (B, H, W, 1), 1 = known, binarised at 0.5) -> (filled,
+too_deep), with the weights inside and B, H, W symbolic (H and W multiples
+of 32). ``filled`` is the composite (known pixels exact, the generator's
+output in the holes); ``too_deep`` (B,) int32 counts each image's hole
+pixels farther than ``regions.DEPTH`` pixels (in rows or columns) from
+every known pixel, deeper than one pass fills well. Such an image is
+refused: its hole pixels are NaN, never a blotchy fill that looks like an
+answer (``pconvgan.inpaint_image`` fills holes of any size). A
+``.jaxexport`` file runs with JAX alone, without pconvgan::
 
     from jax import export
     program = export.deserialize(open("inpaint.jaxexport", "rb").read())
-    filled = program.call(image, mask)
+    filled, too_deep = program.call(image, mask)
 
-An ``.onnx`` file runs in onnxruntime (inputs 'image' and 'mask').
+An ``.onnx`` file runs in onnxruntime (inputs 'image' and 'mask', outputs
+'filled' and 'too_deep').
 """
 
 from __future__ import annotations
@@ -35,23 +41,45 @@ from jax import export as jax_export
 
 from pconvgan import checks
 from pconvgan import generator
+from pconvgan import regions
 from pconvgan import weights
 
 PROGRAM_SUFFIXES = (".msgpack", ".jaxexport", ".onnx")
 
 
+def too_deep(known: jax.Array, depth: int = regions.DEPTH) -> jax.Array:
+  """(B,) int32: hole pixels of ``known`` ((B, H, W, 1), 1 = known) with no
+  known pixel within ``depth`` rows and columns. Two box sums of the known
+  mask (convolutions, which every runtime has), traceable with symbolic
+  sizes."""
+  size = 2 * depth + 1
+  dims = ("NHWC", "HWIO", "NHWC")
+  near = known
+  for shape in ((size, 1, 1, 1), (1, size, 1, 1)):
+    near = jax.lax.conv_general_dilated(
+        near, jnp.ones(shape, known.dtype), (1, 1),
+        ((shape[0] // 2,) * 2, (shape[1] // 2,) * 2), dimension_numbers=dims)
+  deep = (near < 0.5) & (known < 0.5)
+  return jnp.sum(deep.astype(jnp.int32), axis=(1, 2, 3))
+
+
 def inpaint_function(variables: dict, config: Any = None
-                     ) -> Callable[[jax.Array, jax.Array], jax.Array]:
-  """``(image, mask) -> composite`` with ``variables`` closed over: the
-  function that the programs hold (no shape checks, so that it traces with
-  symbolic sizes; float32 inputs)."""
+                     ) -> Callable[[jax.Array, jax.Array],
+                                   tuple[jax.Array, jax.Array]]:
+  """``(image, mask) -> (filled, too_deep)`` with ``variables`` closed over:
+  the function that the programs hold (no shape checks, so that it traces
+  with symbolic sizes; float32 inputs). Images with too deep a hole get NaN
+  in their hole pixels (see the module's docstring)."""
   cfg = checks.as_config(generator.GeneratorConfig, config)
   variables = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), variables)
 
   def inpaint(image, mask):
     known = (mask > 0.5).astype(jnp.float32)
     output = generator.forward(variables, image, known, False, cfg)
-    return generator.composite(output, image, known)
+    filled = generator.composite(output, image, known)
+    deep = too_deep(known)
+    refused = (deep > 0)[:, None, None, None] & (known < 0.5)
+    return jnp.where(refused, jnp.nan, filled), deep
   return inpaint
 
 
@@ -70,8 +98,9 @@ def export_program(variables: dict, config: Any = None,
   return jax_export.export(fn, platforms=tuple(platforms))(*_symbolic_inputs())
 
 
-def load_program(path: str) -> Callable[[jax.Array, jax.Array], jax.Array]:
-  """A ``.jaxexport`` file as ``(image, mask) -> composite``."""
+def load_program(path: str) -> Callable[[jax.Array, jax.Array],
+                                        tuple[jax.Array, jax.Array]]:
+  """A ``.jaxexport`` file as ``(image, mask) -> (filled, too_deep)``."""
   with open(path, "rb") as f:
     exported = jax_export.deserialize(bytearray(f.read()))
   return exported.call
@@ -98,7 +127,7 @@ def export_onnx(variables: dict, config: Any = None):
           "'pip install --no-deps jax2onnx'") from None
     return to_onnx(inpaint_function(variables, config),
                    list(_symbolic_inputs()), input_names=["image", "mask"],
-                   output_names=["filled"])
+                   output_names=["filled", "too_deep"])
   finally:
     for log, level in zip(quiet, levels):
       log.setLevel(level)

@@ -28,7 +28,7 @@ def test_eval_end_to_end_with_two_checkpoints_and_baselines(tiny_checkpoint,
   out = tmp_path / "out"
   result = subprocess.run(
       [sys.executable, "eval.py", "--ckpt", tiny_checkpoint, "--ckpt",
-       tiny_checkpoint, "--data", str(images), "--masks", "freeform",
+       os.path.join(tiny_checkpoint, "checkpoints", "1"), "--data", str(images), "--masks", "freeform",
        "--batch_size", "4", "--out", str(out), "--grid", "3"],
       cwd=ROOT, capture_output=True, text=True, timeout=300)
   assert result.returncode == 0, result.stderr[-2000:]
@@ -36,11 +36,12 @@ def test_eval_end_to_end_with_two_checkpoints_and_baselines(tiny_checkpoint,
   methods = list(summary["overall"])
   assert methods[2:] == ["mean colour", "OpenCV Telea", "OpenCV NS",
                          "biharmonic"]
-  assert methods[0] != methods[1]  # same checkpoint twice, told apart
+  assert methods[0] != methods[1]  # the same checkpoint twice, told apart
+  assert "@1" in methods[1]  # a step folder is a checkpoint too
   for s in summary["overall"].values():
     assert s["images"] == 6
     assert all(np.isfinite(s[k]) for k in ("hole_l1", "psnr", "ssim", "lpips",
-                                           "colour_shift"))
+                                           "colour_shift", "checkerboard"))
   # Freeform masks take Liu et al.'s buckets in turn: six images, six buckets.
   assert len(summary["buckets"]) == 6
   assert all(b["mean colour"]["images"] == 1 for b in summary["buckets"].values())

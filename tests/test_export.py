@@ -48,8 +48,13 @@ def test_program_runs_with_jax_alone_at_any_size(variables, tmp_path):
       from jax import export
       program = export.deserialize(open({path!r}, "rb").read())
       data = np.load({str(tmp_path / 'in.npz')!r})
-      out = {{f"o_{{i}}": np.asarray(program.call(data[f"i_{{i}}"], data[f"m_{{i}}"]))
+      out = {{f"o_{{i}}": np.asarray(program.call(data[f"i_{{i}}"], data[f"m_{{i}}"])[0])
               for i in range({len(sizes)})}}
+      deep = np.ones((2, 128, 96, 1), np.float32)
+      deep[0, 10:70, 20:80] = 0  # 60 x 60: its centre is 30 px from the rest
+      deep[1, 10:58, 20:68] = 0  # 48 x 48: every pixel within 24
+      filled, too_deep = program.call(np.full((2, 128, 96, 3), 0.5, np.float32), deep)
+      out["deep_filled"], out["too_deep"] = np.asarray(filled), np.asarray(too_deep)
       np.savez({str(tmp_path / 'out.npz')!r}, **out)
       assert not any(m.startswith("pconvgan") for m in sys.modules), "pconvgan imported"
       try:
@@ -69,6 +74,12 @@ def test_program_runs_with_jax_alone_at_any_size(variables, tmp_path):
     known = mask > 0.5
     np.testing.assert_array_equal(np.broadcast_to(known, image.shape) * out[f"o_{i}"],
                                   np.broadcast_to(known, image.shape) * image)
+  # A hole deeper than one pass fills is refused: NaN in its hole only.
+  np.testing.assert_array_equal(out["too_deep"], [(60 - 2 * 24) ** 2, 0])
+  filled = out["deep_filled"]
+  assert np.isnan(filled[0, 10:70, 20:80]).all()
+  assert not np.isnan(filled[0, :10]).any() and (filled[0, :10] == 0.5).all()
+  assert not np.isnan(filled[1]).any()
 
 
 def test_onnx_model_matches_the_library_at_any_size(variables, tmp_path):
@@ -86,9 +97,17 @@ def test_onnx_model_matches_the_library_at_any_size(variables, tmp_path):
   assert [i.name for i in session.get_inputs()] == ["image", "mask"]
   for i, size in enumerate([(2, 64, 96), (1, 32, 32)]):
     image, mask = inputs(*size, seed=i)
-    (got,) = session.run(None, {"image": image, "mask": mask})
+    got, deep = session.run(None, {"image": image, "mask": mask})
     want = pconvgan.inpaint(variables, image, mask, config=cfg)
     np.testing.assert_allclose(got, want, atol=2e-6)
+    np.testing.assert_array_equal(deep, np.zeros(size[0]))
+  assert [o.name for o in session.get_outputs()] == ["filled", "too_deep"]
+  mask = np.ones((1, 96, 96, 1), np.float32)
+  mask[0, 20:80, 10:70] = 0
+  got, deep = session.run(None, {"image": np.zeros((1, 96, 96, 3), np.float32),
+                                 "mask": mask})
+  np.testing.assert_array_equal(deep, [(60 - 2 * 24) ** 2])
+  assert np.isnan(got[0, 20:80, 10:70]).all() and not np.isnan(got[0, :20]).any()
 
 
 def test_weights_file_to_float16_keeps_its_meta(tmp_path, capsys):
@@ -138,3 +157,24 @@ def test_cli_writes_the_checkpoints_generator(tiny_checkpoint, tmp_path):
   assert config == want_config and meta["step"] == step
   for a, b in zip(jax.tree.leaves(want), jax.tree.leaves(loaded)):
     np.testing.assert_array_equal(a, b)
+
+
+def test_too_deep_counts_what_a_numpy_loop_counts():
+  """Hole pixels with no known pixel within DEPTH rows and columns, by a
+  loop over pixels, on holes of several shapes and at the image's edge."""
+  rng = np.random.default_rng(4)
+  known = np.ones((3, 96, 128, 1), np.float32)
+  known[0, 5:90, 40:100] = 0
+  known[1, :70, :70] = 0  # against the edge: padding is not known
+  known[2] = (rng.random((96, 128, 1)) > 0.002).astype(np.float32)
+  known[2, 30:90, 10:120] = 0
+  depth = 24
+  want = []
+  for k in known[..., 0]:
+    count = 0
+    for y, x in zip(*np.nonzero(k < 0.5)):
+      win = k[max(y - depth, 0):y + depth + 1, max(x - depth, 0):x + depth + 1]
+      count += not (win > 0.5).any()
+    want.append(count)
+  assert min(want) > 0
+  np.testing.assert_array_equal(export.too_deep(known, depth), want)

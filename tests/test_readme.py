@@ -38,3 +38,47 @@ def test_using_pconvgan_from_other_code_runs_as_written(tmp_path):
   assert result.returncode == 0, result.stderr[-3000:]
   assert "README code ok" in result.stdout
   assert (tmp_path / "inpaint.jaxexport").stat().st_size > 1e6
+
+
+def test_architecture_tables_are_what_the_summary_command_prints(capsys):
+  """docs/architecture.md's tables (which the README points to) are the
+  output of `python -m pconvgan.summary`, row for row, and its counts are
+  Table 1's and Table 2's by hand (tests/test_generator.py,
+  tests/test_discriminator.py)."""
+  from pconvgan import summary  # pylint: disable=import-outside-toplevel
+  import test_discriminator  # pylint: disable=import-outside-toplevel
+  import test_generator  # pylint: disable=import-outside-toplevel
+  summary.main([])
+  printed = capsys.readouterr().out
+  rows = [line for line in printed.splitlines() if line.startswith("|")]
+  with open(os.path.join(ROOT, "docs", "architecture.md"), encoding="utf-8") as f:
+    doc = f.read()
+  assert len(rows) == 13 + 6
+  for row in rows:
+    assert row in doc, row
+  assert f"{test_generator.table1_param_count():,}" in printed
+  assert f"{sum(test_discriminator.table2_param_count(128, 128)):,}" in printed
+
+
+def test_an_exported_weights_file_reads_with_flax_alone(tmp_path):
+  """The README: `flax.serialization.msgpack_restore` reads a weights file
+  (the shipped one, float16) into the arrays pconvgan.weights.load gives."""
+  import flax.serialization  # pylint: disable=import-outside-toplevel
+  import jax  # pylint: disable=import-outside-toplevel
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  from pconvgan import weights  # pylint: disable=import-outside-toplevel
+  with open(weights.PRETRAINED, "rb") as f:
+    raw = flax.serialization.msgpack_restore(f.read())
+  loaded, _, _ = weights.load(weights.PRETRAINED)
+  found = {jax.tree_util.keystr(p): np.asarray(x) for p, x in
+           jax.tree_util.tree_leaves_with_path(raw)}
+  for path, leaf in jax.tree_util.tree_leaves_with_path(loaded):
+    key = next(k for k in found if k.endswith(jax.tree_util.keystr(path)))
+    np.testing.assert_array_equal(found[key].astype(np.float32), leaf)
+
+
+def test_the_one_pass_limit_in_the_readme_is_the_library_s():
+  from pconvgan import regions  # pylint: disable=import-outside-toplevel
+  with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+    text = " ".join(f.read().split())
+  assert f"lies within {regions.DEPTH} pixels (in rows and columns)" in text

@@ -380,3 +380,18 @@ def test_the_moving_average_is_the_model_everywhere_the_readme_says(
   is_ema(weights.load(exported)[0])
   model = config_lib.parse(config).model
   is_ema(training.initial_generator(workdir, model)["variables"])
+
+
+@pytest.mark.slow
+def test_ckpt_takes_a_workdir_its_checkpoints_folder_or_one_step(straight_run):
+  """What the README says --ckpt takes: a workdir or its checkpoints/ folder
+  (the newest step) or one step's folder (that step, not the newest)."""
+  newest = weights.load_any(straight_run)
+  assert newest[4] == 8
+  assert weights.load_any(os.path.join(straight_run, "checkpoints"))[4] == 8
+  older = weights.load_any(os.path.join(straight_run, "checkpoints", "5"))
+  assert older[4] == 5 and older[3].endswith("@5")
+  assert older[5] == straight_run
+  diffs = [float(np.abs(a - b).max()) for a, b in zip(
+      jax.tree.leaves(newest[0]), jax.tree.leaves(older[0]))]
+  assert max(diffs) > 0
