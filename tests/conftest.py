@@ -6,9 +6,10 @@
   float32 tolerances, which a GPU's default (TF32 products) misses.
 - XLA's CPU backend without LLVM's optimisations: compiling, not running,
   is what the tests spend their time on.
-- A compilation cache shared by the session and the subprocesses it starts
-  (through the environment): tests that train the same tiny model in several
-  processes compile each step once. Removed at exit.
+- A compilation cache shared by the session, its pytest-xdist workers and
+  the subprocesses they start (through the environment): tests that train
+  the same tiny model in several processes compile each step once. Removed
+  when the session ends.
 """
 
 import atexit
@@ -16,15 +17,22 @@ import os
 import shutil
 import tempfile
 
-_CACHE = tempfile.mkdtemp(prefix="pconvgan-test-xla-cache-")
-atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+# Made by the session's first process (pytest, or pytest-xdist's
+# controller), inherited by its workers and subprocesses, removed at its exit.
+_CACHE = os.environ.get("PCONVGAN_TEST_XLA_CACHE")
+if not _CACHE:
+  _CACHE = tempfile.mkdtemp(prefix="pconvgan-test-xla-cache-")
+  os.environ["PCONVGAN_TEST_XLA_CACHE"] = _CACHE
+  atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 os.environ["JAX_NUM_CPU_DEVICES"] = "2"
 # The tests compile many small programs and run each a few times: without
 # LLVM's optimisations XLA's CPU backend compiles them about three times
 # faster (the subprocesses inherit it). Production code keeps XLA's defaults.
+_FAST_COMPILE = ("--xla_backend_optimization_level=0",
+                 "--xla_llvm_disable_expensive_passes=true")
 os.environ["XLA_FLAGS"] = " ".join(filter(None, [
-    os.environ.get("XLA_FLAGS"), "--xla_backend_optimization_level=0",
-    "--xla_llvm_disable_expensive_passes=true"]))
+    os.environ.get("XLA_FLAGS"),
+    *(f for f in _FAST_COMPILE if f not in os.environ.get("XLA_FLAGS", ""))]))
 os.environ["JAX_COMPILATION_CACHE_DIR"] = _CACHE
 os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
 os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
