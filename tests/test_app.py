@@ -183,22 +183,138 @@ def test_server_serves_the_page_and_jobs(tiny_model):
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
+# Pixels of the strokes canvas a stroke left opaque (any alpha).
+COUNT_PAINTED = """
+  const c = document.getElementById('strokes');
+  const a = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 3; i < a.length; i += 4) n += a[i] > 0;
+  return n;"""
+# The photograph's box on the screen and its size in its own pixels.
+PHOTO_BOX = """
+  const img = document.getElementById('photo'), r = img.getBoundingClientRect();
+  return [r.left, r.top, r.width, r.height, img.naturalWidth, img.naturalHeight];"""
+
+
+class PageDriver:
+  """Drives the page in Chromium as a person would, in photo pixels."""
+
+  def __init__(self, driver):
+    from selenium.webdriver.common.by import By  # pylint: disable=import-outside-toplevel
+    self.driver, self.by = driver, By
+
+  def __getitem__(self, element_id):
+    return self.driver.find_element(self.by.ID, element_id)
+
+  def js(self, script, *args):
+    return self.driver.execute_script(script, *args)
+
+  def screen(self, row, col):
+    """Where the photo pixel (row, col) is on the screen (CSS pixels)."""
+    left, top, width, height, w, h = self.js(PHOTO_BOX)
+    return left + (col + 0.5) * width / w, top + (row + 0.5) * height / h
+
+  def drag(self, points, brush=None):
+    """A brush stroke through photo pixels ``points`` [(row, col)...], with
+    the brush slider at ``brush`` display pixels."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder  # pylint: disable=import-outside-toplevel
+    if brush is not None:
+      self.set_value("brush", brush)
+    actions = ActionBuilder(self.driver)
+    for i, (row, col) in enumerate(points):
+      x, y = self.screen(row, col)
+      actions.pointer_action.move_to_location(round(x), round(y))
+      if i == 0:
+        actions.pointer_action.pointer_down()
+    actions.pointer_action.pointer_up()
+    actions.perform()
+
+  def line(self, row, col0, col1, steps=8, brush=None):
+    self.drag([(row, col0 + (col1 - col0) * i / steps)
+               for i in range(steps + 1)], brush)
+
+  def set_value(self, element_id, value):
+    self.js("const e = document.getElementById(arguments[0]); e.value = arguments[1];"
+            "e.dispatchEvent(new Event('input', {bubbles: true}));"
+            "e.dispatchEvent(new Event('change', {bubbles: true}));",
+            element_id, str(value))
+
+  def type_into(self, element_id, text):
+    field = self[element_id]
+    field.clear()
+    field.send_keys(text)
+
+  def painted(self):
+    return self.js(COUNT_PAINTED)
+
+  def status(self):
+    return self["status"].text
+
+  def zoom(self):
+    """Display pixels per photo pixel."""
+    left, top, width, *_ , w, h = self.js(PHOTO_BOX)
+    return width / w
+
+  def ctrl_wheel(self, row, col, delta_y):
+    """A Ctrl + mouse wheel turn over photo pixel (row, col)."""
+    x, y = self.screen(row, col)
+    self.js("document.getElementById('strokes').dispatchEvent(new WheelEvent('wheel', "
+            "{deltaY: arguments[2], ctrlKey: true, clientX: arguments[0], "
+            "clientY: arguments[1], bubbles: true, cancelable: true}));",
+            x, y, delta_y)
+
+  def under(self, x, y):
+    """The photo pixel (row, col) at screen point (x, y), as floats."""
+    left, top, width, height, w, h = self.js(PHOTO_BOX)
+    return (y - top) * h / height - 0.5, (x - left) * w / width - 0.5
+
+  def wait(self, condition, timeout=300):
+    from selenium.webdriver.support.ui import WebDriverWait  # pylint: disable=import-outside-toplevel
+    return WebDriverWait(self.driver, timeout).until(lambda _: condition())
+
+
+def _record_fills(monkeypatch):
+  """Every fill the server runs: the hole it read from the request (before
+  growing) and the arguments it gave inpaint_photos.fill."""
+  fills = []
+  hole_of, fill = app.hole_of, app.inpaint_photos.fill
+
+  def recording_hole_of(request, size):
+    hole = hole_of(request, size)
+    fills.append({"strokes_hole": hole.copy()})
+    return hole
+
+  def recording_fill(variables, image, hole, **kwargs):
+    fills[-1].update(image=image.copy(), hole=hole.copy(), **kwargs)
+    return fill(variables, image, hole, **kwargs)
+
+  monkeypatch.setattr(app, "hole_of", recording_hole_of)
+  monkeypatch.setattr(app.inpaint_photos, "fill", recording_fill)
+  return fills
+
 
 @pytest.mark.slow
-def test_page_in_headless_chromium(tmp_path):
-  """Upload a photograph, brush over a part, inpaint with the shipped model,
-  download: the download is the photograph at full size, changed under the
-  stroke only, and the page asked nothing of any other address."""
+def test_page_in_headless_chromium(tmp_path, monkeypatch):
+  """A large photograph: brush, undo (button and Ctrl+Z), clear and undo it,
+  erase, zoom (buttons and Ctrl + wheel) and brush zoomed in, pan, choose
+  ensemble, max side and grow, inpaint with the shipped model, download; then
+  take the result as the photograph, brush and inpaint again, and undo back
+  to the first photograph. The server gets the hole brushed, at the pixels
+  brushed at any zoom, and the settings chosen; the download is the
+  photograph at full size, changed in the grown hole only; and the page asks
+  nothing of any other address."""
   webdriver = pytest.importorskip("selenium.webdriver")
-  from selenium.webdriver.common.by import By  # pylint: disable=import-outside-toplevel
-  from selenium.webdriver.support.ui import WebDriverWait  # pylint: disable=import-outside-toplevel
+  from selenium.webdriver.common.keys import Keys  # pylint: disable=import-outside-toplevel
+  from selenium.webdriver.support.ui import Select  # pylint: disable=import-outside-toplevel
   if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
     pytest.skip("Debian's chromium and chromium-driver are not installed")
   photo_path = str(tmp_path / "coffee.png")
-  Image.open(COFFEE).convert("RGB").save(photo_path)
+  # Larger than the window, so that it is shown scaled down until zoomed.
+  Image.open(COFFEE).convert("RGB").resize((1536, 1024), Image.BICUBIC).save(photo_path)
   pixels = np.asarray(Image.open(photo_path))
   downloads = tmp_path / "downloads"
   downloads.mkdir()
+  fills = _record_fills(monkeypatch)
 
   variables, config = weights.pretrained()
   server = app.serve(variables, config, "shipped", port=0)
@@ -219,42 +335,112 @@ def test_page_in_headless_chromium(tmp_path):
   os.environ.setdefault("SE_OFFLINE", "true")  # no driver download
   driver = webdriver.Chrome(
       options=options, service=webdriver.ChromeService(CHROMEDRIVER))
+  page = PageDriver(driver)
   try:
     driver.get(base)
-    driver.find_element(By.ID, "photo-file").send_keys(photo_path)
-    wait = WebDriverWait(driver, 300)
-    wait.until(lambda d: "Brush over" in d.find_element(By.ID, "status").text)
-    canvas = driver.find_element(By.ID, "strokes")
-    width = canvas.size["width"]
-    scale = width / pixels.shape[1]  # displayed px per photo px
-    # A horizontal stroke across the spoon, in photo pixels (row 150, cols
-    # 210 to 290), as a person would drag it.
-    chain = webdriver.ActionChains(driver)
-    chain.move_to_element_with_offset(
-        canvas, int(210 * scale - width / 2),
-        int(150 * scale - canvas.size["height"] / 2))
-    chain.click_and_hold()
-    for _ in range(8):
-      chain.move_by_offset(int(10 * scale), 0)
-    chain.release().perform()
-    driver.find_element(By.ID, "inpaint").click()
-    link = wait.until(lambda d: d.find_element(By.ID, "download")
-                      if d.find_element(By.ID, "download").is_displayed() else None)
-    status = driver.find_element(By.ID, "status").text
-    assert "Done" in status, status
+    page["photo-file"].send_keys(photo_path)
+    page.wait(lambda: "Brush over" in page.status())
+    fit = page.zoom()
+    assert fit < 0.8 and page["zoom-level"].text == f"{round(fit * 100)}%"
+    assert page["zoom-out"].get_attribute("disabled")  # fit is the least
+
+    # Brush, undo (button, then Ctrl+Z), clear and undo the clear.
+    page.line(300, 300, 600, brush=30)
+    one = page.painted()
+    page.line(800, 1000, 1300)
+    assert page.painted() > 1.5 * one
+    page["undo"].click()
+    assert page.painted() == one
+    page.line(900, 200, 400)
+    page["brush"].send_keys(Keys.CONTROL, "z")  # focus on a slider: still the page's undo
+    assert page.painted() == one
+    page["clear"].click()
+    assert page.painted() == 0 and page["inpaint"].get_attribute("disabled")
+    page["undo"].click()
+    assert page.painted() == one and page["inpaint"].is_enabled()
+
+    # Erase the middle of the stroke with a wider brush.
+    page["erase-mode"].click()
+    assert page["erase-mode"].get_attribute("aria-pressed") == "true"
+    page.drag([(240, 450), (360, 450)], brush=80)
+    assert 0.5 * one < page.painted() < 0.85 * one
+    page["paint-mode"].click()
+
+    # Zoom in with the buttons, out and in with Ctrl + wheel at a point (which
+    # stays under the pointer), brush zoomed in and scrolled.
+    page["zoom-in"].click()
+    page["zoom-in"].click()
+    assert page.zoom() == pytest.approx(fit * 1.5 ** 2, rel=0.01)
+    view = "const v = document.getElementById('viewport');"
+    assert page.js(view + "return v.scrollWidth > v.clientWidth && v.scrollHeight > v.clientHeight")
+    x, y = page.screen(600, 730)
+    page.ctrl_wheel(600, 730, -100)
+    assert page.zoom() == pytest.approx(fit * 1.5 ** 2 * 1.25, rel=0.01)
+    assert page.under(x, y) == pytest.approx((600, 730), abs=0.5)
+    page.ctrl_wheel(600, 730, 100)
+    page.ctrl_wheel(600, 730, -100)
+    zoom = page.zoom()
+    assert zoom > 1.5 and page["zoom-level"].text == f"{round(zoom * 100)}%"
+    page.js(view + "v.scrollLeft += 40; v.scrollTop += 30;")
+    page.line(600, 700, 760, steps=6, brush=9)  # 9 / zoom photo pixels wide
+    # Pan: Space held and a drag scroll, and brush nothing.
+    painted = page.painted()
+    scroll = page.js(view + "return [v.scrollLeft, v.scrollTop]")
+    webdriver.ActionChains(driver).key_down(Keys.SPACE).perform()
+    page.drag([(600, 760), (560, 700)])
+    webdriver.ActionChains(driver).key_up(Keys.SPACE).perform()
+    panned = page.js(view + "return [v.scrollLeft, v.scrollTop]")
+    assert panned[0] > scroll[0] + 50 and panned[1] > scroll[1] + 30
+    assert page.painted() == painted
+    page["zoom-fit"].click()
+    assert page.zoom() == pytest.approx(fit)
+
+    # The command line's settings, then a fill.
+    Select(page["ensemble"]).select_by_value("2")
+    page.type_into("max-side", "768")
+    page.type_into("grow", "3")
+    page["inpaint"].click()
+    page.wait(lambda: page["download"].is_displayed()
+              or "Error" in page.status())
+    status = page.status()
+    assert "Done" in status and "(grown 3 px)" in status, status
+    assert "ensemble 2" in status and "filled at max side 768" in status
     shot = os.environ.get("PCONVGAN_APP_SCREENSHOT")
     if shot:  # docs: the page with a real fill
       driver.execute_script("document.getElementById('split').value = 50;")
       driver.save_screenshot(shot)
       with Image.open(shot) as full:  # the page without the empty bottom
-        full.crop((0, 0, full.width, min(full.height, 520))).save(shot)
-    link.click()
+        full.crop((0, 0, full.width, min(full.height, 620))).save(shot)
+    page["download"].click()
     target = downloads / "coffee_inpainted.png"
     for _ in range(300):
       if target.exists() and not list(downloads.glob("*.crdownload")):
         break
       time.sleep(0.1)
     result = np.asarray(Image.open(target))
+
+    # A second pass on the result, at full size, then undo back.
+    page["use-result"].click()
+    page.wait(lambda: "now the photograph" in page.status())
+    assert page.painted() == 0 and not page["compare"].is_displayed()
+    Select(page["ensemble"]).select_by_value("1")
+    page.type_into("max-side", "0")
+    page.type_into("grow", "0")
+    page.line(150, 1100, 1200, brush=30)
+    page["inpaint"].click()
+    page.wait(lambda: page["download"].is_displayed()
+              or "Error" in page.status())
+    status = page.status()
+    assert "Done" in status and "ensemble" not in status, status
+    assert page["download"].get_attribute("download") == "coffee_inpainted.png"
+    driver.find_element(page.by.TAG_NAME, "body").send_keys(Keys.CONTROL, "z")
+    assert page.painted() == 0  # the second pass's stroke
+    page["undo"].click()
+    page.wait(lambda: "before the last pass" in page.status())
+    assert page.painted() == painted  # the first photograph's strokes
+    assert page.js("return document.getElementById('photo').src") == page.js(
+        "return document.getElementById('before').src")
+    assert page["use-result"].is_displayed() and page["compare"].is_displayed()
     requests = [json.loads(entry["message"])["message"]
                 for entry in driver.get_log("performance")]
   finally:
@@ -262,14 +448,35 @@ def test_page_in_headless_chromium(tmp_path):
     server.shutdown()
     server.server_close()
 
+  first, second = fills
+  # What was brushed reached the server, at the photo pixels brushed.
+  brushed = first["strokes_hole"]
+  width = 30 / fit  # the brush, in photo pixels
+  assert brushed[300, 310:410].all() and brushed[300, 490:590].all()
+  assert not brushed[300, 420:480].any()  # erased
+  assert not brushed[300 - width:300 + width, 300 - width:300].any()
+  assert not brushed[700:, :].any()  # undone and cleared strokes
+  rows, cols = np.nonzero(brushed[400:])  # the stroke brushed zoomed in
+  thin = 9 / zoom
+  assert np.mean(rows + 400) == pytest.approx(600, abs=0.5)
+  assert rows.max() - rows.min() + 1 == pytest.approx(thin, abs=2)
+  assert cols.min() == pytest.approx(700 - thin / 2, abs=1.5)
+  assert cols.max() == pytest.approx(760 + thin / 2, abs=1.5)
+  # The settings chosen, given to the command line's fill; grown as it grows.
+  assert first["ensemble"] == 2 and first["max_side"] == 768
+  np.testing.assert_array_equal(first["hole"], app.masks.dilate(brushed, 3))
+  assert first["hole"].sum() > brushed.sum()
   assert result.shape == pixels.shape  # full resolution
   changed = np.abs(result.astype(int) - pixels).max(-1) > 0
-  rows, cols = np.nonzero(changed)
-  # The stroke (brush 30 display px wide) and nothing else changed.
-  assert changed.sum() > 1500
-  assert 150 - 40 / scale <= rows.min() and rows.max() <= 150 + 40 / scale
-  assert 210 - 40 / scale <= cols.min() and cols.max() <= 290 + 40 / scale
-  assert changed[150, 220:280].all()
+  assert not changed[~first["hole"]].any()
+  assert changed[first["hole"]].mean() > 0.9
+  # The second pass: the first result, its own stroke and settings.
+  np.testing.assert_array_equal(np.round(second["image"] * 255), result)
+  assert second["ensemble"] == 1 and second["max_side"] == 0
+  np.testing.assert_array_equal(second["hole"], second["strokes_hole"])
+  rows, cols = np.nonzero(second["hole"])
+  assert abs(rows.mean() - 150) < 1 and 1100 - width <= cols.min() <= cols.max() <= 1200 + width
+
   urls = {m["params"]["request"]["url"] for m in requests
           if m["method"] == "Network.requestWillBeSent"}
   assert urls, "no requests were logged"

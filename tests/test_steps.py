@@ -373,11 +373,11 @@ def test_generator_step_with_distinct_weights_against_the_losses_outside():
     return losses.reconstruction_terms(out, batch["image"], batch["mask"],
                                        **weights)["rec"]
 
-  want, grads = jax.value_and_grad(rec)(before["g"]["params"])
+  want, grads = jax.jit(jax.value_and_grad(rec))(before["g"]["params"])
   np.testing.assert_allclose(terms["rec"], want, rtol=1e-5)
   swapped = dict(weights, l1_weight=2.0, ssim_weight=0.7)
-  out, _ = generator.forward(before["g"], batch["image"], batch["mask"], True,
-                             G_CFG)
+  out, _ = jax.jit(generator.forward, static_argnums=(3, 4))(
+      before["g"], batch["image"], batch["mask"], True, G_CFG)
   other = losses.reconstruction_terms(out, batch["image"], batch["mask"],
                                       **swapped)["rec"]
   assert abs(float(other) - float(want)) > 1e-3  # the test can tell a swap
