@@ -42,6 +42,13 @@ def explain(error: BaseException, argv: Sequence[str]) -> str:
   if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
     text = text[1:-1]
   text = text.replace("\\n", "\n").replace("\\'", "'")
+  if "Error whilst parsing config file" in text and "Traceback" in text:
+    # An exception in the config's get_config, its traceback flattened:
+    # the last line says what is wrong.
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    last = lines[-1] if len(lines) > 1 else re.split(r"\s(?=\w+Error: )",
+                                                     text)[-1]
+    return f"--config {_config_file(argv)}: the config file fails: {last}"
   if isinstance(error, OSError) or "Failed loading config file" in text:
     path = _config_file(argv)
     errno = re.search(r"\[Errno \d+\] ([^:\n]+)", text)

@@ -148,9 +148,14 @@ def describe(config: Any = None) -> str:
 
 def load_file(path: str) -> Any:
   """The ``get_config()`` of a config file (its folder's parent importable,
-  as for ``from configs import base``); errors name the file."""
+  as for ``from configs import base``); ``FILE:ARG`` passes ARG to it, as
+  train.py's --config does. Errors name the file."""
   import importlib.util  # pylint: disable=import-outside-toplevel
   import sys  # pylint: disable=import-outside-toplevel
+  args = []
+  if not os.path.isfile(path) and ":" in path:
+    path, arg = path.split(":", 1)
+    args = [arg]
   if not os.path.isfile(path):
     raise ValueError(f"config file not found: {path}")
   root = os.path.dirname(os.path.dirname(os.path.abspath(path)))
@@ -160,7 +165,7 @@ def load_file(path: str) -> Any:
   module = importlib.util.module_from_spec(spec)
   try:
     spec.loader.exec_module(module)
-    return module.get_config()
+    return module.get_config(*args)
   except Exception as e:  # pylint: disable=broad-except
     raise ValueError(f"config file {path} fails: {type(e).__name__}: "
                      f"{' '.join(str(e).split())}") from None
@@ -170,8 +175,8 @@ def main(argv: list[str]) -> int:
   """``python -m pconvgan.config [CONFIG_FILE]``: every field with its value
   and comment (without a file: the defaults)."""
   if len(argv) > 1 or (argv and argv[0].startswith("-")):
-    print("usage: python -m pconvgan.config [CONFIG_FILE]  (every field, its "
-          "value in that config and its comment)", file=__import__("sys").stderr)
+    print("usage: python -m pconvgan.config [CONFIG_FILE[:ARG]]  (every "
+          "field, its value in that config and its comment)", file=__import__("sys").stderr)
     return 2
   try:
     print(describe(load_file(argv[0]) if argv else None))

@@ -57,6 +57,11 @@ def test_config_mistakes_are_one_line_naming_the_flag(tmp_path, capsys):
       f"train.py: error: --config {failing}: the config file fails: "
       "ZeroDivisionError: division by zero")
   assert "workdirr" in parse_error(["--config", demo, "--workdirr=x"], capsys)
+  variant = f"{ROOT}/configs/paper_cpu.py:e"  # an argument it refuses
+  assert parse_error(["--config", variant], capsys) == (
+      f"train.py: error: --config {variant}: the config file fails: "
+      "ValueError: configs/paper_cpu.py takes one of ('g1', 'a', 'b', 'c', "
+      "'d') after ':', got 'e'")
 
 
 def test_a_good_command_line_parses():

@@ -87,3 +87,30 @@ def test_configs_that_start_from_the_shipped_model_can(name):
       generator.layer_names(run.model))
   if name != "photos_refine":  # they go on from the fine-tuned model
     assert run.optim.freeze_batch_norm and run.model.refine
+
+
+def test_the_paper_experiment_trains_its_variants_alike():
+  """configs/paper_cpu.py:V: the paper's proportions (25 : 6 : 94) at one
+  scale; (a), (b), (c) start from g1's generator; (b) takes as many
+  generator steps as (a); (c) and (d) differ from (a) in one field each."""
+  path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
+      __file__))), "configs", "paper_cpu.py")
+  runs = {v: config_lib.load_file(f"{path}:{v}")
+          for v in ("g1", "a", "b", "c", "d")}
+  g1, d_only, joint = runs["d"].train.phase_steps
+  assert runs["g1"].train.phase_steps == (g1, 0, 0)
+  assert abs(g1 / 25 - d_only / 6) < 1 and abs(g1 / 25 - joint / 94) < 1
+  assert runs["a"].train.phase_steps == runs["c"].train.phase_steps == (
+      0, d_only, joint)
+  assert runs["b"].train.phase_steps == (joint, 0, 0)
+  for v in ("a", "b", "c"):
+    assert runs[v].train.init_from.endswith("/g1")
+  assert not runs["g1"].train.get("init_from") and not runs["d"].train.get(
+      "init_from")
+  flat = {v: c.to_dict() for v, c in runs.items()}
+  assert not flat["c"]["discriminator"]["local"] and flat["a"]["discriminator"]["local"]
+  assert not flat["d"]["model"]["partial"] and flat["g1"]["model"]["partial"]
+  for v in runs:  # the paper's losses, masks, batch and size, alike
+    assert flat[v]["loss"] == flat["a"]["loss"] and flat[v]["mask"] == flat["a"]["mask"]
+    assert flat[v]["data"] == flat["a"]["data"]
+    assert flat[v]["model"]["width"] == flat[v]["discriminator"]["width"] == 0.5
