@@ -140,7 +140,7 @@ def test_checkerboard_energy_against_a_numpy_loop():
   rng = np.random.default_rng(2)
   image = rng.random((9, 11, 3))
   mask = (rng.random((9, 11, 1)) > 0.15).astype(np.float32)
-  mask[1:8, 2:10] = 0
+  mask[1:, 2:] = 0  # windows in the last rows and columns count
   grey = image.mean(-1)
   weights = np.array([1, 3, 3, 1]) / 8
   want = 0.0
@@ -179,3 +179,44 @@ def test_checkerboard_ratio_sees_a_pattern_added_to_the_fill():
   assert math.isclose(ratios[0], 1.0)
   assert ratios[1] > 1.2, ratios
   assert ratios[2] < 0.01, ratios
+
+
+def test_checkerboard_energy_of_images_smaller_than_a_window_is_zero():
+  for shape in ((3, 10, 3), (10, 3, 3), (3, 3, 3)):
+    image = np.random.default_rng(0).random(shape)
+    assert metrics.checkerboard_energy(image, np.zeros(shape[:2] + (1,))) == 0.0
+
+
+def test_composite_keeps_pixels_above_one_half_only():
+  image, output = np.zeros((1, 3, 3)), np.ones((1, 3, 3))
+  mask = np.array([0.5, 0.51, 1.0])[None, :, None]
+  np.testing.assert_array_equal(metrics.composite(output, image, mask)[0, :, 0],
+                                [1.0, 0.0, 0.0])
+
+
+def test_accumulator_means_are_those_of_direct_calls():
+  """Each average is the mean of the metric's calls on the images; the
+  ratios are of sums over the images; a truth without gradient or pattern
+  gives NaN ratios, not a division by zero."""
+  rng = np.random.default_rng(5)
+  mask = quarter_hole(16, 16)
+  pairs = [(rng.random((16, 16, 3)), rng.random((16, 16, 3))) for _ in range(3)]
+  acc = metrics.Accumulator()
+  for i, (out, truth) in enumerate(pairs):
+    acc.add(out, truth, mask, lpips=0.1 * (i + 1))
+  s = acc.summary()
+  for name, fn in (("hole_l1", lambda o, t: metrics.hole_l1(o, t, mask)),
+                   ("psnr", metrics.psnr), ("ssim", metrics.ssim),
+                   ("colour_shift", lambda o, t: metrics.colour_shift(o, t, mask))):
+    assert math.isclose(s[name], np.mean([fn(o, t) for o, t in pairs]),
+                        rel_tol=1e-12), name
+  assert math.isclose(s["lpips"], 0.2)
+  for name, fn in (("sharpness", metrics.gradient_energy),
+                   ("checkerboard", metrics.checkerboard_energy)):
+    want = (sum(fn(o, mask) for o, _ in pairs)
+            / sum(fn(t, mask) for _, t in pairs))
+    assert math.isclose(s[name], want, rel_tol=1e-12), name
+  flat = metrics.Accumulator()
+  flat.add(pairs[0][0], np.full((16, 16, 3), 0.5), mask)
+  assert math.isnan(flat.summary()["sharpness"])
+  assert math.isnan(flat.summary()["checkerboard"])
