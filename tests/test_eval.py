@@ -219,8 +219,22 @@ def test_evaluate_scores_composites_against_direct_metric_calls(tiny_checkpoint)
         "sharpness": sum(metrics.gradient_energy(c, m) for c, m in
                          zip(composite, masks_)) / sum(
             metrics.gradient_energy(t, m) for t, m in zip(images, masks_)),
+        "checkerboard": sum(metrics.checkerboard_energy(c, m) for c, m in
+                            zip(composite, masks_)) / sum(
+            metrics.checkerboard_energy(t, m) for t, m in zip(images, masks_)),
     }
     got = results["overall"][name]
     assert got["images"] == 5 and want["lpips"] > 0.01
     for key, value in want.items():
       np.testing.assert_allclose(got[key], value, rtol=1e-4, err_msg=key)
+    # Per bucket of Liu et al.'s hole ratios (36, 100, 196, 400 and 81 of
+    # 1024 pixels): the images of each, by hand.
+    for bucket, members in (("(0.01, 0.1]", [0, 1, 4]), ("(0.1, 0.2]", [2]),
+                            ("(0.3, 0.4]", [3])):
+      part = results["buckets"][bucket][name]
+      assert part["images"] == len(members), bucket
+      np.testing.assert_allclose(part["hole_l1"], np.mean(
+          [metrics.hole_l1(composite[i], images[i], masks_[i])
+           for i in members]), rtol=1e-5, err_msg=bucket)
+    assert sorted(results["buckets"]) == ["(0.01, 0.1]", "(0.1, 0.2]",
+                                          "(0.3, 0.4]"]

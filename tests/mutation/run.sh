@@ -1,0 +1,51 @@
+#!/bin/bash
+# Mutation testing of one pconvgan module with cosmic-ray
+# (pip install -r requirements-mutation.txt): every mutant of
+# pconvgan/MODULE.py that operators.toml keeps is applied, in a copy of the
+# committed tree, and the module's tests below are run against it; a mutant
+# the tests pass is a survivor. Resumable: run it again and it goes on.
+#
+#     tests/mutation/run.sh MODULE [WORK_DIR]   # default ~/mutation/MODULE
+#
+# Prints the survivors' diffs at the end (cr-report); docs/mutation.md
+# keeps the scores and the survivors judged equivalent.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+MODULE=${1:?usage: tests/mutation/run.sh MODULE [WORK_DIR]}
+WORK=${2:-$HOME/mutation/$MODULE}
+case $MODULE in
+  metrics) TESTS="tests/test_metrics.py" ;;
+  evaluation) TESTS="tests/test_eval.py -m 'not slow'" ;;
+  losses) TESTS="tests/test_losses.py" ;;
+  steps) TESTS="tests/test_steps.py -m 'not slow'" ;;
+  masks) TESTS="tests/test_masks.py" ;;
+  generator) TESTS="tests/test_generator.py tests/test_weights.py -k 'not quick_start'" ;;
+  discriminator) TESTS="tests/test_discriminator.py" ;;
+  regions) TESTS="tests/test_regions.py" ;;
+  inpaint_photos) TESTS="tests/test_inpaint.py" ;;
+  layers) TESTS="tests/test_layers.py tests/test_generator.py -k numpy" ;;
+  *) echo "run.sh: no test selection for module '$MODULE'; add one here" >&2
+     exit 2 ;;
+esac
+mkdir -p "$WORK"
+if [ ! -d "$WORK/tree" ]; then  # mutants are written to disk: never the work tree
+  git -C "$ROOT" worktree add --detach "$WORK/tree" HEAD
+fi
+cat > "$WORK/config.toml" <<TOML
+[cosmic-ray]
+module-path = "pconvgan/$MODULE.py"
+timeout = 600.0
+excluded-modules = []
+test-command = "python -m pytest -x -q -n 0 -p no:cacheprovider $TESTS"
+
+[cosmic-ray.distributor]
+name = "local"
+TOML
+cd "$WORK/tree"
+if [ ! -f "$WORK/session.sqlite" ]; then
+  cosmic-ray init "$WORK/config.toml" "$WORK/session.sqlite"
+  cr-filter-operators "$WORK/session.sqlite" "$ROOT/tests/mutation/operators.toml"
+fi
+cosmic-ray exec "$WORK/config.toml" "$WORK/session.sqlite"
+cr-report --show-diff --surviving-only "$WORK/session.sqlite"
+cr-report "$WORK/session.sqlite" | tail -3
