@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 
 from pconvgan import metrics
 
@@ -28,6 +29,10 @@ def test_psnr_by_hand_and_identical_images_are_finite():
   output = np.full((4, 4, 3), 0.1, np.float32)  # MSE 0.01 -> 20 dB
   assert math.isclose(metrics.psnr(output, target), 20.0, rel_tol=1e-6)
   assert metrics.psnr(target, target) == metrics.PSNR_CAP
+  # Capped at PSNR_CAP (100 dB: MSE 1e-10); just below the cap, computed.
+  assert metrics.psnr(np.full((4, 4, 3), np.sqrt(5e-11)), target) == 100.0
+  assert math.isclose(metrics.psnr(np.full((4, 4, 3), np.sqrt(2e-10)), target),
+                      10 * np.log10(5e9), rel_tol=1e-9)
 
 
 def brute_force_ssim(x, y):
@@ -58,6 +63,14 @@ def test_ssim_against_brute_force_loop():
   assert math.isclose(metrics.ssim(x, x), 1.0, rel_tol=1e-9)
 
 
+def test_ssim_needs_11_pixels_each_way():
+  x = np.full((11, 11, 3), 0.3)
+  assert math.isclose(metrics.ssim(x, x), 1.0)
+  for shape in ((20, 10, 3), (10, 20, 3)):
+    with pytest.raises(ValueError, match="at least 11x11"):
+      metrics.ssim(np.zeros(shape), np.zeros(shape))
+
+
 def test_ssim_of_constant_images_by_hand():
   a, b = 0.2, 0.6
   x = np.full((16, 16, 3), a)
@@ -72,11 +85,14 @@ def test_gradient_energy_and_colour_shift_by_hand():
   mask = np.ones((4, 4, 1), np.float32)
   mask[1:3, 0:2] = 0  # 4 hole pixels, all with dx = 0.1
   assert math.isclose(metrics.gradient_energy(ramp, mask), 0.4, rel_tol=1e-6)
-  target = np.zeros((4, 4, 3), np.float32)
+  target = np.full((4, 4, 3), 0.5, np.float32)
   output = target.copy()
-  output[..., 0] = 10 / 255
-  assert math.isclose(metrics.colour_shift(output, target, mask), 10.0,
-                      rel_tol=1e-5)
+  output[..., 0] += 10 / 255
+  output[..., 2] -= 5 / 255
+  assert math.isclose(metrics.colour_shift(output, target, mask),
+                      math.hypot(10, 5), rel_tol=1e-5)
+  for fn in (metrics.colour_shift, metrics.hole_l1):  # no hole: no error
+    assert fn(output, target, np.ones((4, 4, 1))) == 0.0
 
 
 def test_mean_fill_uses_known_pixels_only():
@@ -181,6 +197,21 @@ def test_checkerboard_ratio_sees_a_pattern_added_to_the_fill():
   assert ratios[2] < 0.01, ratios
 
 
+def test_a_known_pixel_takes_out_the_16_windows_over_it():
+  """A 12x12 hole holds 81 windows of 4x4; one known pixel in its middle
+  leaves 65 (windows over a known pixel are not the fill's); none for an
+  image without hole."""
+  h, w = 20, 20
+  x = np.arange(w)[None, :].repeat(h, 0)
+  image = np.repeat((0.5 + 0.1 * (-1.0) ** x)[..., None], 3, -1)
+  mask = np.ones((h, w, 1))
+  mask[4:16, 4:16] = 0
+  assert math.isclose(metrics.checkerboard_energy(image, mask), 81 * 0.01)
+  mask[10, 10] = 1
+  assert math.isclose(metrics.checkerboard_energy(image, mask), 65 * 0.01)
+  assert metrics.checkerboard_energy(image, np.ones((h, w, 1))) == 0.0
+
+
 def test_checkerboard_energy_of_images_smaller_than_a_window_is_zero():
   for shape in ((3, 10, 3), (10, 3, 3), (3, 3, 3)):
     image = np.random.default_rng(0).random(shape)
@@ -217,6 +248,9 @@ def test_accumulator_means_are_those_of_direct_calls():
             / sum(fn(t, mask) for _, t in pairs))
     assert math.isclose(s[name], want, rel_tol=1e-12), name
   flat = metrics.Accumulator()
-  flat.add(pairs[0][0], np.full((16, 16, 3), 0.5), mask)
+  flat.add(pairs[0][0], np.full((16, 16, 3), 0.5), mask, lpips=0.3)
+  assert math.isclose(flat.summary()["hole_l1"], metrics.hole_l1(
+      pairs[0][0], np.full((16, 16, 3), 0.5), mask))  # one image: itself
+  assert math.isclose(flat.summary()["lpips"], 0.3)
   assert math.isnan(flat.summary()["sharpness"])
   assert math.isnan(flat.summary()["checkerboard"])
