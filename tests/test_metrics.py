@@ -254,3 +254,12 @@ def test_accumulator_means_are_those_of_direct_calls():
   assert math.isclose(flat.summary()["lpips"], 0.3)
   assert math.isnan(flat.summary()["sharpness"])
   assert math.isnan(flat.summary()["checkerboard"])
+
+
+def test_mean_fill_of_an_all_hole_image_is_grey_and_an_empty_summary_holds():
+  image = np.random.default_rng(0).random((4, 5, 3)).astype(np.float32)
+  filled = metrics.mean_fill(image, np.zeros((4, 5, 1)))
+  np.testing.assert_array_equal(filled, np.full((4, 5, 3), 0.5))
+  empty = metrics.Accumulator().summary()
+  assert empty["images"] == 0 and empty["hole_l1"] == 0.0
+  assert math.isnan(empty["sharpness"]) and math.isnan(empty["checkerboard"])
