@@ -247,6 +247,12 @@ def test_accumulator_means_are_those_of_direct_calls():
     want = (sum(fn(o, mask) for o, _ in pairs)
             / sum(fn(t, mask) for _, t in pairs))
     assert math.isclose(s[name], want, rel_tol=1e-12), name
+  faint = metrics.Accumulator()  # a truth whose gradient energy is below 1
+  ramp = np.repeat((np.arange(16) * 0.001)[None, :, None], 16, 0).repeat(3, -1)
+  faint.add(pairs[0][0], ramp, mask)
+  assert 0 < metrics.gradient_energy(ramp, mask) < 1
+  assert math.isclose(faint.summary()["sharpness"], metrics.gradient_energy(
+      pairs[0][0], mask) / metrics.gradient_energy(ramp, mask))
   flat = metrics.Accumulator()
   flat.add(pairs[0][0], np.full((16, 16, 3), 0.5), mask, lpips=0.3)
   assert math.isclose(flat.summary()["hole_l1"], metrics.hole_l1(
