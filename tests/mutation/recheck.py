@@ -1,0 +1,54 @@
+"""Runs the survivors of a cosmic-ray session again, against the tests as
+committed now: the session's copy of the tree moves to the work tree's
+commit, each surviving mutant is applied to it (cosmic-ray apply) and the
+session's test command is run. The mutated module must not have changed
+since the session began (the mutants are numbered within it).
+
+    python tests/mutation/recheck.py ~/mutation/MODULE
+
+Prints each survivor and whether the current tests kill it; the ones still
+alive are either missing tests or equivalent mutants (docs/mutation.md).
+"""
+
+import os
+import shlex
+import sqlite3
+import subprocess
+import sys
+import tomllib
+
+
+def main(work: str) -> int:
+  root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+      __file__))))
+  tree = os.path.join(work, "tree")
+  with open(os.path.join(work, "config.toml"), "rb") as f:
+    config = tomllib.load(f)["cosmic-ray"]
+  module = config["module-path"]
+  db = sqlite3.connect(os.path.join(work, "session.sqlite"))
+  survivors = db.execute(
+      "SELECT s.module_path, s.operator_name, s.occurrence, s.start_pos_row "
+      "FROM mutation_specs s JOIN work_results r ON s.job_id = r.job_id "
+      "WHERE r.test_outcome = 'SURVIVED' ORDER BY s.start_pos_row").fetchall()
+  head = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], check=True,
+                        capture_output=True, text=True).stdout.strip()
+  subprocess.run(["git", "-C", tree, "checkout", "-q", "--force", "--detach",
+                  head], check=True)
+  alive = 0
+  for path, operator, occurrence, row in survivors:
+    subprocess.run(["git", "-C", tree, "checkout", "--", path], check=True)
+    subprocess.run(["cosmic-ray", "apply", path, operator, str(occurrence)],
+                   cwd=tree, check=True, capture_output=True)
+    result = subprocess.run(shlex.split(config["test-command"]), cwd=tree,
+                            capture_output=True, timeout=config["timeout"])
+    killed = result.returncode != 0
+    alive += not killed
+    print(f"{'killed' if killed else 'ALIVE '} {path}:{row + 1} {operator} "
+          f"#{occurrence}", flush=True)
+  subprocess.run(["git", "-C", tree, "checkout", "--", module], check=True)
+  print(f"{len(survivors)} survivors of the session, {alive} still alive")
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main(sys.argv[1]))
