@@ -6,7 +6,10 @@ Open the address it prints, upload a photograph, brush over what to remove
 (or upload a mask: white / non-zero = hole), press Inpaint, compare before
 and after, and download the result at full resolution, in the photograph's
 own format (a JPEG at its own quality, alpha, colour profile and EXIF kept:
-pconvgan.photo). Without --ckpt the model that ships with pconvgan is used.
+pconvgan.photo). Strokes can be undone and erased, the photograph zoomed, a
+result taken as the photograph for another pass, and the command line's
+--ensemble, --max-side and --dilate chosen. Without --ckpt the model that
+ships with pconvgan is used.
 
 The page is served by Python's standard library and is self-contained: no
 font, script or style sheet is fetched from anywhere and nothing is sent
@@ -29,7 +32,6 @@ import json
 import os
 import queue
 import re
-import socket
 import sys
 import tempfile
 import threading
@@ -40,6 +42,7 @@ import numpy as np
 from PIL import Image
 from PIL import ImageOps
 
+from pconvgan import dihedral
 from pconvgan import inpaint_photos
 from pconvgan import masks
 from pconvgan import photo
@@ -93,15 +96,65 @@ def _decode(request: dict, field: str) -> bytes | None:
     raise RequestError(f"{field} is not valid base64") from None
 
 
+def _whole(value) -> bool:
+  return isinstance(value, int) and not isinstance(value, bool)
+
+
+# Smallest max_side accepted: below it a photograph keeps too few pixels to
+# fill from.
+MIN_MAX_SIDE = 64
+# Largest dilate accepted (a hole grown further covers any photograph).
+MAX_DILATE = 10000
+# The fill settings a request may carry, as inpaint_photos' --ensemble,
+# --max-side and --dilate: field, default (also for null), test, rule.
+FILL_FIELDS = (
+    ("ensemble", 1, lambda v: _whole(v) and v in dihedral.COUNTS,
+     "one of " + ", ".join(map(str, dihedral.COUNTS))
+     + " (model passes averaged over flips)"),
+    ("max_side", 0, lambda v: _whole(v) and (v == 0 or v >= MIN_MAX_SIDE),
+     f"0 (full size) or a whole number of pixels >= {MIN_MAX_SIDE}"),
+    ("dilate", 0, lambda v: _whole(v) and 0 <= v <= MAX_DILATE,
+     f"a whole number of pixels in 0..{MAX_DILATE} (how far each hole is "
+     "grown)"),
+)
+
+
+def fill_options(request: dict) -> dict:
+  """The request's fill settings ({field: value} of FILL_FIELDS, defaults
+  for missing ones); a bad value is a RequestError naming its field."""
+  options = {}
+  for field, default, valid, rule in FILL_FIELDS:
+    value = request.get(field)
+    value = default if value is None else value
+    if not valid(value):
+      shown = repr(value)
+      shown = shown if len(shown) <= 40 else shown[:37] + "..."
+      raise RequestError(f"{field} must be {rule}, got {shown}")
+    options[field] = value
+  return options
+
+
+def _threshold(request: dict) -> int:
+  threshold = request.get("threshold", 127)
+  if not masks.valid_threshold(threshold):
+    raise RequestError(f"threshold must be an integer in 0..254, got {threshold!r}")
+  return threshold
+
+
+def check_request(request: dict) -> None:
+  """A RequestError naming the field if a setting of ``request`` is bad
+  (checked when it arrives; the files are read by its job)."""
+  fill_options(request)
+  _threshold(request)
+
+
 def hole_of(request: dict, size: tuple[int, int]) -> np.ndarray:
   """The hole (bool (H, W)) of a request for a photograph of ``size`` (W, H):
   the union of an uploaded mask file (same size as the photograph as
   displayed) and the brushed strokes (any size, scaled to the photograph; a
   pixel any stroke touches is hole)."""
   w, h = size
-  threshold = request.get("threshold", 127)
-  if not masks.valid_threshold(threshold):
-    raise RequestError(f"threshold must be an integer in 0..254, got {threshold!r}")
+  threshold = _threshold(request)
   hole = np.zeros((h, w), bool)
   mask_bytes = _decode(request, "mask")
   if mask_bytes is not None:
@@ -139,10 +192,12 @@ def _reason(error: Exception) -> str:
 
 
 def run_job(job: Job, variables: dict, config: Any, model_name: str) -> None:
-  """Inpaints ``job``'s photograph, updating its progress; sets its result,
-  or its error (one line) if the request cannot be served."""
+  """Inpaints ``job``'s photograph (with its fill settings, as
+  inpaint_photos does), updating its progress; sets its result, or its error
+  (one line) if the request cannot be served."""
   job.state, job.stage = "running", "reading the photograph"
   try:
+    options = fill_options(job.request)
     image_bytes = _decode(job.request, "image")
     if image_bytes is None:
       raise RequestError("no photograph was sent")
@@ -156,16 +211,28 @@ def run_job(job: Job, variables: dict, config: Any, model_name: str) -> None:
     hole = hole_of(job.request, (w, h))
     if not hole.any():
       raise RequestError("nothing to remove: brush over it or upload a mask")
+    grow = options["dilate"]
+    hole = masks.dilate(hole, grow)
     if hole.all():
-      raise RequestError("the mask covers the whole photograph: there is "
-                         "nothing to fill from")
+      raise RequestError(
+          "the mask covers the whole photograph" + (
+              f" once grown by {grow} px (dilate): grow it less" if grow
+              else ": there is nothing to fill from"))
     job.stage = "inpainting"
 
     def progress(done: int, total: int) -> None:
       job.done, job.total = done, total
 
-    result = inpaint_photos.fill(variables, picture.pixels, hole, config=config,
-                                 progress=progress)
+    max_side = options["max_side"]
+    try:
+      result = inpaint_photos.fill(
+          variables, picture.pixels, hole, config=config, max_side=max_side,
+          ensemble=options["ensemble"], progress=progress)
+    except ValueError as e:  # e.g. all hole once downscaled
+      if not max_side or max(w, h) <= max_side:
+        raise
+      raise RequestError(f"cannot fill at max_side {max_side}: {e}; use a "
+                         "larger max side (0: full size)") from None
     job.stage = "writing the result"
     fmt = picture.format if picture.format in OUTPUT_FORMATS else "PNG"
     ext = OUTPUT_FORMATS[fmt]
@@ -176,8 +243,12 @@ def run_job(job: Job, variables: dict, config: Any, model_name: str) -> None:
         job.result = f.read()
     job.filename = os.path.splitext(name)[0] + "_inpainted" + ext
     job.content_type = Image.MIME[fmt]
-    job.summary = (f"{w}x{h}, {hole.mean() * 100:.1f}% hole, "
-                   f"model {model_name}")
+    job.summary = ", ".join(filter(None, [
+        f"{w}x{h}", f"{hole.mean() * 100:.1f}% hole"
+        + (f" (grown {grow} px)" if grow else ""),
+        f"ensemble {options['ensemble']}" if options["ensemble"] > 1 else "",
+        f"filled at max side {max_side}" if max_side and max(w, h) > max_side
+        else "", f"model {model_name}"]))
     job.state, job.stage = "done", "done"
   except RequestError as e:
     job.state, job.stage, job.error = "failed", "failed", str(e)
@@ -222,97 +293,93 @@ def _page_file(name: str) -> bytes:
       "page", name).read_bytes()
 
 
-def make_handler(inpainter: Inpainter) -> type:
-  """The request handler class of a server for ``inpainter``."""
+class Handler(http.server.BaseHTTPRequestHandler):
+  """Serves the page and its jobs for ``self.server.inpainter``."""
+  server_version = "pconvgan"
 
-  class Handler(http.server.BaseHTTPRequestHandler):
-    server_version = "pconvgan"
+  def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+    pass  # one line per poll would drown the terminal
 
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-      pass  # one line per poll would drown the terminal
+  def _send(self, code: int, body: bytes, content_type: str,
+            headers: dict | None = None) -> None:
+    self.send_response(code)
+    self.send_header("Content-Type", content_type)
+    self.send_header("Content-Length", str(len(body)))
+    self.send_header("Cache-Control", "no-store")
+    # The page may load nothing from anywhere else.
+    self.send_header("Content-Security-Policy",
+                     "default-src 'self'; img-src 'self' blob: data:")
+    for key, value in (headers or {}).items():
+      self.send_header(key, value)
+    self.end_headers()
+    self.wfile.write(body)
 
-    def _send(self, code: int, body: bytes, content_type: str,
-              headers: dict | None = None) -> None:
-      self.send_response(code)
-      self.send_header("Content-Type", content_type)
-      self.send_header("Content-Length", str(len(body)))
-      self.send_header("Cache-Control", "no-store")
-      # The page may load nothing from anywhere else.
-      self.send_header("Content-Security-Policy",
-                       "default-src 'self'; img-src 'self' blob: data:")
-      for key, value in (headers or {}).items():
-        self.send_header(key, value)
-      self.end_headers()
-      self.wfile.write(body)
+  def _json(self, code: int, value: dict) -> None:
+    self._send(code, json.dumps(value).encode(), "application/json")
 
-    def _json(self, code: int, value: dict) -> None:
-      self._send(code, json.dumps(value).encode(), "application/json")
+  def do_GET(self):  # pylint: disable=invalid-name
+    inpainter = self.server.inpainter
+    path = urllib.parse.urlparse(self.path).path
+    if path in PAGE_FILES:
+      name, content_type = PAGE_FILES[path]
+      return self._send(200, _page_file(name), content_type)
+    if path == "/api/model":
+      return self._json(200, {"name": inpainter.model_name})
+    parts = path.strip("/").split("/")
+    if len(parts) in (3, 4) and parts[:2] == ["api", "jobs"]:
+      job = inpainter.jobs.get(parts[2])
+      if job is None:
+        return self._json(404, {"error": f"no job {parts[2]}"})
+      if len(parts) == 3:
+        return self._json(200, job.status())
+      if parts[3] == "result" and job.result is not None:
+        return self._send(200, job.result, job.content_type, {
+            "Content-Disposition": f'attachment; filename="{job.filename}"'})
+    return self._json(404, {"error": f"not found: {path}"})
 
-    def do_GET(self):  # pylint: disable=invalid-name
-      path = urllib.parse.urlparse(self.path).path
-      if path in PAGE_FILES:
-        name, content_type = PAGE_FILES[path]
-        return self._send(200, _page_file(name), content_type)
-      if path == "/api/model":
-        return self._json(200, {"name": inpainter.model_name})
-      parts = path.strip("/").split("/")
-      if len(parts) in (3, 4) and parts[:2] == ["api", "jobs"]:
-        job = inpainter.jobs.get(parts[2])
-        if job is None:
-          return self._json(404, {"error": f"no job {parts[2]}"})
-        if len(parts) == 3:
-          return self._json(200, job.status())
-        if parts[3] == "result" and job.result is not None:
-          return self._send(200, job.result, job.content_type, {
-              "Content-Disposition": f'attachment; filename="{job.filename}"'})
-      return self._json(404, {"error": f"not found: {path}"})
+  def do_POST(self):  # pylint: disable=invalid-name
+    if urllib.parse.urlparse(self.path).path != "/api/jobs":
+      return self._json(404, {"error": f"not found: {self.path}"})
+    length = int(self.headers.get("Content-Length") or 0)
+    if length > MAX_REQUEST_BYTES:
+      return self._json(413, {"error": f"request of {length} bytes is over "
+                               f"the limit of {MAX_REQUEST_BYTES}"})
+    try:
+      request = json.loads(self.rfile.read(length))
+      if not isinstance(request, dict):
+        raise ValueError("not an object")
+    except ValueError as e:
+      return self._json(400, {"error": f"the request is not JSON: {e}"})
+    try:
+      check_request(request)
+    except RequestError as e:
+      return self._json(400, {"error": str(e)})
+    return self._json(202, self.server.inpainter.submit(request).status())
 
-    def do_POST(self):  # pylint: disable=invalid-name
-      if urllib.parse.urlparse(self.path).path != "/api/jobs":
-        return self._json(404, {"error": f"not found: {self.path}"})
-      length = int(self.headers.get("Content-Length") or 0)
-      if length > MAX_REQUEST_BYTES:
-        return self._json(413, {"error": f"request of {length} bytes is over "
-                                 f"the limit of {MAX_REQUEST_BYTES}"})
-      try:
-        request = json.loads(self.rfile.read(length))
-        if not isinstance(request, dict):
-          raise ValueError("not an object")
-      except ValueError as e:
-        return self._json(400, {"error": f"the request is not JSON: {e}"})
-      return self._json(202, inpainter.submit(request).status())
 
-  return Handler
+class PageServer(http.server.ThreadingHTTPServer):
+  """The page's server: listening once made; answers once ``inpainter`` is
+  set and ``serve_forever()`` runs."""
+  daemon_threads = True
+  inpainter: Inpainter | None = None
+
+
+def listen(host: str = "127.0.0.1", port: int = 7860) -> PageServer:
+  """A server bound to ``host:port`` (port 0: a free one, in
+  ``server_address``), without a model yet; OSError if it cannot listen
+  there. Binding before the model loads reports a taken port at once and
+  keeps the port from then on."""
+  return PageServer((host, port), Handler)
 
 
 def serve(variables: dict, config: Any, model_name: str, host: str = "127.0.0.1",
-          port: int = 7860) -> http.server.ThreadingHTTPServer:
+          port: int = 7860) -> PageServer:
   """A started-up (not yet serving) server of the page; call
   ``serve_forever()`` on it, ``shutdown()`` to stop. Port 0 picks a free one
   (``server.server_address``)."""
-  inpainter = Inpainter(variables, config, model_name)
-  server = http.server.ThreadingHTTPServer((host, port), make_handler(inpainter))
-  server.daemon_threads = True
+  server = listen(host, port)
+  server.inpainter = Inpainter(variables, config, model_name)
   return server
-
-
-def port_problem(host: str, port: int) -> str | None:
-  """Why the page could not listen on ``host:port`` (e.g. 'Address already
-  in use'), or None; binds and closes a socket as the server will."""
-  if port == 0:
-    return None
-  try:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-  except OSError as e:
-    return str(e.strerror or e)
-  family = infos[0][0] if infos else socket.AF_INET
-  with socket.socket(family, socket.SOCK_STREAM) as probe:
-    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-      probe.bind((host, port))
-    except OSError as e:
-      return str(e.strerror or e)
-  return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -326,31 +393,28 @@ def main(argv: Sequence[str] | None = None) -> int:
   args = parser.parse_args(argv)
   if not 0 <= args.port <= 65535:
     parser.error(f"--port must be in 0..65535, got {args.port}")
-  problem = port_problem(args.host, args.port)
-  if problem:  # before loading the model, which takes a while
-    print(f"pconvgan.app: error: cannot listen on {args.host}:{args.port}: "
-          f"{problem}", file=sys.stderr)
-    return 1
-  try:
-    variables, config, _, name, step, _ = weights.load_any(args.ckpt)
-    if args.ckpt is None:
-      name = f"shipped with pconvgan (step {step})"
-  except (ValueError, FileNotFoundError) as e:
-    print(f"pconvgan.app: error: {e}", file=sys.stderr)
-    return 1
-  try:
-    server = serve(variables, config, name, args.host, args.port)
+  try:  # before loading the model, which takes a while
+    server = listen(args.host, args.port)
   except OSError as e:
     print(f"pconvgan.app: error: cannot listen on {args.host}:{args.port}: "
           f"{e.strerror or e}", file=sys.stderr)
     return 1
-  host, port = server.server_address[:2]
-  print(f"pconvgan.app: model {name}; open http://{host}:{port}/ "
-        "(Ctrl-C stops)", flush=True)
   try:
-    server.serve_forever()
-  except KeyboardInterrupt:
-    pass
+    try:
+      variables, config, _, name, step, _ = weights.load_any(args.ckpt)
+      if args.ckpt is None:
+        name = f"shipped with pconvgan (step {step})"
+    except (ValueError, FileNotFoundError) as e:
+      print(f"pconvgan.app: error: {e}", file=sys.stderr)
+      return 1
+    server.inpainter = Inpainter(variables, config, name)
+    host, port = server.server_address[:2]
+    print(f"pconvgan.app: model {name}; open http://{host}:{port}/ "
+          "(Ctrl-C stops)", flush=True)
+    try:
+      server.serve_forever()
+    except KeyboardInterrupt:
+      pass
   finally:
     server.server_close()
   return 0

@@ -1,11 +1,13 @@
-"""The page (pconvgan.app): its request handling, its server, and the page
-itself driven in headless Chromium (upload, brush, inpaint, download)."""
+"""The page (pconvgan.app): its request handling, its fill settings, its
+server, and the page itself driven in headless Chromium (upload, brush,
+undo, erase, zoom, settings, inpaint, download, a second pass)."""
 
 import base64
 import io
 import json
 import os
 import shutil
+import socket
 import threading
 import time
 import urllib.error
@@ -103,13 +105,22 @@ def test_run_job_fills_only_the_hole_and_keeps_the_format(tiny_model):
      "cannot read the photograph notes.txt: not an image file Pillow can read"),
     ({"image": "PHOTO"}, "nothing to remove"),
     ({"image": "PHOTO", "mask": "FULL"}, "covers the whole photograph"),
+    ({"image": "PHOTO", "mask": "BOX", "dilate": 120},
+     "the mask covers the whole photograph once grown by 120 px (dilate)"),
+    # Once downscaled, the known column is hole too.
+    ({"image": "PHOTO", "mask": "ALL_BUT_A_COLUMN", "max_side": 64},
+     "cannot fill at max_side 64: the mask is all hole"),
+    ({"image": "PHOTO", "mask": "BOX", "ensemble": 3}, "ensemble must be one of 1, 2, 4, 8"),
 ])
 def test_run_job_errors_name_the_problem(tiny_model, request_, error):
   request_ = dict(request_)
   if request_.get("image") == "PHOTO":
     request_["image"] = _b64(Image.fromarray(_photo()))
-  if request_.get("mask") == "FULL":
-    request_["mask"] = _b64(Image.new("L", (96, 64), 255))
+  masks_ = {"FULL": np.full((64, 96), 255, np.uint8),
+            "BOX": np.pad(np.full((4, 4), 255, np.uint8), ((30, 30), (40, 52))),
+            "ALL_BUT_A_COLUMN": np.pad(np.full((64, 95), 255, np.uint8), ((0, 0), (1, 0)))}
+  if request_.get("mask") in masks_:
+    request_["mask"] = _b64(Image.fromarray(masks_[request_["mask"]]))
   job = app.Job("1", request_)
   app.run_job(job, tiny_model, TINY, "tiny")
   assert job.state == "failed" and error in job.error
@@ -117,21 +128,46 @@ def test_run_job_errors_name_the_problem(tiny_model, request_, error):
 
 
 def test_a_taken_port_is_reported_before_the_model_loads(monkeypatch, capsys):
-  import socket
   with socket.socket() as taken:
     taken.bind(("127.0.0.1", 0))
     taken.listen()
     port = taken.getsockname()[1]
-    assert "in use" in app.port_problem("127.0.0.1", port)
 
     def no_loading(*_):
       raise AssertionError("the model was loaded before the port was checked")
 
     monkeypatch.setattr(app.weights, "load_any", no_loading)
     assert app.main(["--port", str(port)]) == 1
-  assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in (
-      capsys.readouterr().err)
-  assert app.port_problem("127.0.0.1", 0) is None
+  assert capsys.readouterr().err == (
+      f"pconvgan.app: error: cannot listen on 127.0.0.1:{port}: Address "
+      "already in use\n")
+
+
+def test_the_port_is_bound_once_and_held_while_the_model_loads(monkeypatch, capsys):
+  """No probe-then-bind race: the server's own bind, before loading, is the
+  only one; the port listens while the model loads, and is let go if the
+  model cannot be loaded."""
+  with socket.socket() as probe:
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+  binds = []
+  bind = socket.socket.bind
+  monkeypatch.setattr(socket.socket, "bind",
+                      lambda sock, address: binds.append(address) or bind(sock, address))
+
+  def loading(_):
+    assert binds == [("127.0.0.1", port)]
+    with socket.create_connection(("127.0.0.1", port), timeout=5):
+      pass  # the page's server already listens there
+    raise ValueError("no checkpoint in runs/missing")
+
+  monkeypatch.setattr(app.weights, "load_any", loading)
+  assert app.main(["--port", str(port)]) == 1
+  assert capsys.readouterr().err == (
+      "pconvgan.app: error: no checkpoint in runs/missing\n")
+  with socket.socket() as again:  # the port was let go
+    again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    again.bind(("127.0.0.1", port))
 
 
 def _get(url):
@@ -181,6 +217,122 @@ def test_server_serves_the_page_and_jobs(tiny_model):
     server.server_close()
 
 
+@pytest.fixture(scope="module")
+def page_server(tiny_model):
+  """The page's server on a free port with the tiny model: (base URL, server)."""
+  server = app.serve(tiny_model, TINY, "tiny", port=0)
+  threading.Thread(target=server.serve_forever, daemon=True).start()
+  yield "http://%s:%d" % server.server_address[:2], server
+  server.shutdown()
+  server.server_close()
+
+
+def _post(base, body: dict):
+  """(HTTP status, JSON answer) of a job request."""
+  request = urllib.request.Request(base + "/api/jobs", data=json.dumps(body).encode(),
+                                   method="POST")
+  try:
+    with urllib.request.urlopen(request, timeout=30) as response:
+      return response.status, json.loads(response.read())
+  except urllib.error.HTTPError as e:
+    return e.code, json.loads(e.read())
+
+
+def _inpaint(base, pixels, hole_box, **fields):
+  """Inpaints ``pixels`` with the box (r0, r1, c0, c1) brushed, through the
+  server: (job status, result pixels)."""
+  h, w = pixels.shape[:2]
+  code, job = _post(base, {"image": _b64(Image.fromarray(pixels)), "name": "p.png",
+                           "strokes": _b64(_strokes(h, w, hole_box)), **fields})
+  assert code == 202, job
+  for _ in range(1200):
+    status = json.loads(_get(f"{base}/api/jobs/{job['id']}")[2])
+    if status["state"] in ("done", "failed"):
+      break
+    time.sleep(0.1)
+  assert status["state"] == "done", status
+  result = _get(f"{base}/api/jobs/{job['id']}/result")[2]
+  return status, np.asarray(Image.open(io.BytesIO(result)))
+
+
+def test_fill_options_defaults_and_values():
+  defaults = {"ensemble": 1, "max_side": 0, "dilate": 0}
+  assert app.fill_options({}) == defaults
+  assert app.fill_options({"ensemble": None, "max_side": None, "dilate": None}) == defaults
+  assert app.fill_options({"ensemble": 8, "max_side": 64, "dilate": 10000}) == {
+      "ensemble": 8, "max_side": 64, "dilate": 10000}
+
+
+def test_fill_settings_go_to_the_command_lines_fill(page_server, monkeypatch):
+  """ensemble and max_side reach inpaint_photos.fill, the hole grown by
+  masks.dilate, as inpaint_photos' --ensemble, --max-side and --dilate."""
+  base, _ = page_server
+  calls = []
+  fill, dilate = app.inpaint_photos.fill, app.masks.dilate
+  monkeypatch.setattr(app.inpaint_photos, "fill", lambda *a, **k: calls.append(
+      ("fill", a[2].copy(), k)) or fill(*a, **k))
+  monkeypatch.setattr(app.masks, "dilate", lambda hole, n: calls.append(
+      ("dilate", hole.copy(), n)) or dilate(hole, n))
+  pixels = _photo(96, 128)
+  status, out = _inpaint(base, pixels, (40, 50, 60, 70), ensemble=4, max_side=64, dilate=2)
+  (_, brushed, grow), (_, hole, options) = calls
+  assert grow == 2 and brushed.sum() == 100
+  np.testing.assert_array_equal(hole, dilate(brushed, 2))
+  assert options["ensemble"] == 4 and options["max_side"] == 64
+  assert out.shape == pixels.shape  # full size, though filled at 64
+  assert status["summary"] == (f"128x96, {hole.mean() * 100:.1f}% hole (grown 2 "
+                               "px), ensemble 4, filled at max side 64, model tiny")
+
+
+def test_fill_settings_change_the_fill(page_server):
+  """Each setting, sent to the server, changes the result as the command
+  line's would: only hole pixels, the grown ring included, change."""
+  base, _ = page_server
+  pixels = _photo(96, 128)
+  box = (40, 56, 50, 70)
+  hole = np.zeros((96, 128), bool)
+  hole[40:56, 50:70] = True
+  plain = _inpaint(base, pixels, box)[1]
+  for fields in ({"ensemble": 2}, {"max_side": 64}, {"dilate": 3}):
+    out = _inpaint(base, pixels, box, **fields)[1]
+    grown = app.masks.dilate(hole, fields.get("dilate", 0))
+    changed = np.abs(out.astype(int) - pixels).max(-1) > 0
+    assert not changed[~grown].any(), fields
+    assert changed[grown].mean() > 0.9, fields
+    differs = np.abs(out.astype(int) - plain).max(-1) > 0
+    assert differs[hole].mean() > 0.5, fields  # not the default fill
+  assert changed[grown & ~hole].mean() > 0.9  # the 3 px ring is filled too
+
+
+RULES = {"ensemble": "one of 1, 2, 4, 8",
+         "max_side": "0 (full size) or a whole number of pixels >= 64",
+         "dilate": "a whole number of pixels in 0..10000",
+         "threshold": "an integer in 0..254"}
+
+
+@pytest.mark.parametrize("field, value", [
+    pytest.param(field, value, id=f"{field}={value!r}"[:24])
+    for field, value in [
+        ("ensemble", 3), ("ensemble", 0), ("ensemble", "2"), ("ensemble", 2.0),
+        ("ensemble", True), ("max_side", -1), ("max_side", 10),
+        ("max_side", 512.5), ("max_side", "512"), ("max_side", [512]),
+        ("dilate", -2), ("dilate", 1.5), ("dilate", "3"), ("dilate", 10**400),
+        ("dilate", {"px": 3}), ("threshold", 255)]])
+def test_a_bad_setting_is_refused_in_one_line(page_server, field, value):
+  """HTTP 400 and one line naming the field, before any job is made."""
+  base, server = page_server
+  jobs = len(server.inpainter.jobs)
+  code, answer = _post(base, {"image": _b64(Image.fromarray(_photo())),
+                              "strokes": _b64(_strokes(64, 96, (5, 10, 5, 10))),
+                              field: value})
+  assert code == 400
+  error = answer["error"]
+  assert error.startswith(f"{field} must be {RULES[field]}"), error
+  assert f", got {repr(value)[:30]}" in error
+  assert "\n" not in error and "Traceback" not in error and len(error) < 200
+  assert len(server.inpainter.jobs) == jobs
+
+
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 # Pixels of the strokes canvas a stroke left opaque (any alpha).
@@ -194,6 +346,14 @@ COUNT_PAINTED = """
 PHOTO_BOX = """
   const img = document.getElementById('photo'), r = img.getBoundingClientRect();
   return [r.left, r.top, r.width, r.height, img.naturalWidth, img.naturalHeight];"""
+
+# The middle of the part of the photograph in view, on the screen (the zoom
+# buttons keep the photo pixel there where it is).
+VIEW_MIDDLE = """
+  const v = document.getElementById('viewport'), b = v.getBoundingClientRect();
+  const r = document.getElementById('photo').getBoundingClientRect();
+  return [(Math.max(b.left, r.left) + Math.min(b.left + v.clientWidth, r.right)) / 2,
+          (Math.max(b.top, r.top) + Math.min(b.top + v.clientHeight, r.bottom)) / 2];"""
 
 
 class PageDriver:
@@ -250,9 +410,17 @@ class PageDriver:
   def status(self):
     return self["status"].text
 
+  def scroll_to(self, row, col):
+    """Scrolls the zoomed photograph to put photo pixel (row, col) in the
+    middle of the view."""
+    x, y = self.screen(row, col)
+    self.js("const v = document.getElementById('viewport'), r = v.getBoundingClientRect();"
+            "v.scrollLeft += arguments[0] - r.left - v.clientWidth / 2;"
+            "v.scrollTop += arguments[1] - r.top - v.clientHeight / 2;", x, y)
+
   def zoom(self):
     """Display pixels per photo pixel."""
-    left, top, width, *_ , w, h = self.js(PHOTO_BOX)
+    _, _, width, _, w, _ = self.js(PHOTO_BOX)
     return width / w
 
   def ctrl_wheel(self, row, col, delta_y):
@@ -275,13 +443,16 @@ class PageDriver:
 
 def _record_fills(monkeypatch):
   """Every fill the server runs: the hole it read from the request (before
-  growing) and the arguments it gave inpaint_photos.fill."""
+  growing), the size of the strokes image sent, and the arguments it gave
+  inpaint_photos.fill."""
   fills = []
   hole_of, fill = app.hole_of, app.inpaint_photos.fill
 
   def recording_hole_of(request, size):
     hole = hole_of(request, size)
-    fills.append({"strokes_hole": hole.copy()})
+    strokes = base64.b64decode(request["strokes"].split(",", 1)[1])
+    fills.append({"strokes_hole": hole.copy(),
+                  "strokes_size": Image.open(io.BytesIO(strokes)).size})
     return hole
 
   def recording_fill(variables, image, hole, **kwargs):
@@ -309,8 +480,9 @@ def test_page_in_headless_chromium(tmp_path, monkeypatch):
   if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
     pytest.skip("Debian's chromium and chromium-driver are not installed")
   photo_path = str(tmp_path / "coffee.png")
-  # Larger than the window, so that it is shown scaled down until zoomed.
-  Image.open(COFFEE).convert("RGB").resize((1536, 1024), Image.BICUBIC).save(photo_path)
+  # Larger than the window, so that it is shown scaled down until zoomed, and
+  # than the strokes shown (page.js's MAX_STROKE_SIDE).
+  Image.open(COFFEE).convert("RGB").resize((2400, 1600), Image.BICUBIC).save(photo_path)
   pixels = np.asarray(Image.open(photo_path))
   downloads = tmp_path / "downloads"
   downloads.mkdir()
@@ -345,7 +517,7 @@ def test_page_in_headless_chromium(tmp_path, monkeypatch):
     assert page["zoom-out"].get_attribute("disabled")  # fit is the least
 
     # Brush, undo (button, then Ctrl+Z), clear and undo the clear.
-    page.line(300, 300, 600, brush=30)
+    page.line(300, 300, 700, brush=30)
     one = page.painted()
     page.line(800, 1000, 1300)
     assert page.painted() > 1.5 * one
@@ -362,26 +534,31 @@ def test_page_in_headless_chromium(tmp_path, monkeypatch):
     # Erase the middle of the stroke with a wider brush.
     page["erase-mode"].click()
     assert page["erase-mode"].get_attribute("aria-pressed") == "true"
-    page.drag([(240, 450), (360, 450)], brush=80)
+    page.drag([(240, 500), (360, 500)], brush=80)
     assert 0.5 * one < page.painted() < 0.85 * one
     page["paint-mode"].click()
 
-    # Zoom in with the buttons, out and in with Ctrl + wheel at a point (which
-    # stays under the pointer), brush zoomed in and scrolled.
+    # Zoom in with the buttons (about the middle of the photograph), out and
+    # in with Ctrl + wheel at a point (which stays under the pointer), brush
+    # zoomed in.
     page["zoom-in"].click()
-    page["zoom-in"].click()
-    assert page.zoom() == pytest.approx(fit * 1.5 ** 2, rel=0.01)
+    for _ in range(2):  # the photograph now overflows the view
+      middle = page.js(VIEW_MIDDLE)
+      pixel = page.under(*middle)
+      page["zoom-in"].click()
+      assert page.under(*middle) == pytest.approx(pixel, abs=1)
+    assert page.zoom() == pytest.approx(fit * 1.5 ** 3, rel=0.01)
     view = "const v = document.getElementById('viewport');"
     assert page.js(view + "return v.scrollWidth > v.clientWidth && v.scrollHeight > v.clientHeight")
+    page.scroll_to(600, 730)
     x, y = page.screen(600, 730)
     page.ctrl_wheel(600, 730, -100)
-    assert page.zoom() == pytest.approx(fit * 1.5 ** 2 * 1.25, rel=0.01)
+    assert page.zoom() == pytest.approx(fit * 1.5 ** 3 * 1.25, rel=0.01)
     assert page.under(x, y) == pytest.approx((600, 730), abs=0.5)
     page.ctrl_wheel(600, 730, 100)
     page.ctrl_wheel(600, 730, -100)
     zoom = page.zoom()
-    assert zoom > 1.5 and page["zoom-level"].text == f"{round(zoom * 100)}%"
-    page.js(view + "v.scrollLeft += 40; v.scrollTop += 30;")
+    assert zoom > 1.2 and page["zoom-level"].text == f"{round(zoom * 100)}%"
     page.line(600, 700, 760, steps=6, brush=9)  # 9 / zoom photo pixels wide
     # Pan: Space held and a drag scroll, and brush nothing.
     painted = page.painted()
@@ -451,11 +628,17 @@ def test_page_in_headless_chromium(tmp_path, monkeypatch):
   first, second = fills
   # What was brushed reached the server, at the photo pixels brushed.
   brushed = first["strokes_hole"]
-  width = 30 / fit  # the brush, in photo pixels
-  assert brushed[300, 310:410].all() and brushed[300, 490:590].all()
-  assert not brushed[300, 420:480].any()  # erased
-  assert not brushed[300 - width:300 + width, 300 - width:300].any()
-  assert not brushed[700:, :].any()  # undone and cleared strokes
+  # Sent at the photograph's size (not the strokes shown, 2048 wide).
+  assert first["strokes_size"] == second["strokes_size"] == (2400, 1600)
+  radius, erased = 15 / fit, 40 / fit  # of the brush and eraser, in photo pixels
+  row = brushed[300]
+  assert row[round(300 - radius) + 1:round(500 - erased) - 1].all()
+  assert row[round(500 + erased) + 1:round(700 + radius) - 1].all()
+  assert not row[round(500 - erased) + 2:round(500 + erased) - 1].any()
+  assert not row[:round(300 - radius) - 1].any()
+  assert not row[round(700 + radius) + 2:].any()
+  assert not brushed[round(300 + radius) + 2:520].any()
+  assert not brushed[700:].any()  # undone and cleared strokes
   rows, cols = np.nonzero(brushed[400:])  # the stroke brushed zoomed in
   thin = 9 / zoom
   assert np.mean(rows + 400) == pytest.approx(600, abs=0.5)
@@ -475,7 +658,9 @@ def test_page_in_headless_chromium(tmp_path, monkeypatch):
   assert second["ensemble"] == 1 and second["max_side"] == 0
   np.testing.assert_array_equal(second["hole"], second["strokes_hole"])
   rows, cols = np.nonzero(second["hole"])
-  assert abs(rows.mean() - 150) < 1 and 1100 - width <= cols.min() <= cols.max() <= 1200 + width
+  slack = 0.5 / fit + 0.5  # a pointer lands on whole CSS pixels
+  assert abs(rows.mean() - 150) < slack
+  assert 1100 - radius - 2 * slack <= cols.min() <= cols.max() <= 1200 + radius + 2 * slack
 
   urls = {m["params"]["request"]["url"] for m in requests
           if m["method"] == "Network.requestWillBeSent"}
