@@ -213,9 +213,15 @@ def test_a_known_pixel_takes_out_the_16_windows_over_it():
 
 
 def test_checkerboard_energy_of_images_smaller_than_a_window_is_zero():
-  for shape in ((3, 10, 3), (10, 3, 3), (3, 3, 3)):
+  for shape in ((2, 10, 3), (10, 2, 3), (3, 10, 3), (10, 3, 3), (1, 1, 3)):
     image = np.random.default_rng(0).random(shape)
     assert metrics.checkerboard_energy(image, np.zeros(shape[:2] + (1,))) == 0.0
+  # Exactly one window wide or high: its windows count.
+  for h, w in ((10, 4), (4, 10)):
+    x = np.arange(w)[None, :].repeat(h, 0)
+    image = np.repeat((0.5 + 0.1 * (-1.0) ** x)[..., None], 3, -1)
+    assert math.isclose(metrics.checkerboard_energy(
+        image, np.zeros((h, w, 1))), (h - 3) * (w - 3) * 0.01)
 
 
 def test_composite_keeps_pixels_above_one_half_only():
