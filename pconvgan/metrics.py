@@ -30,7 +30,8 @@ PSNR_CAP = 100.0
 
 
 def _hole(mask: np.ndarray) -> np.ndarray:
-  return np.asarray(mask)[..., 0] < 0.5
+  """Hole pixels: mask <= 0.5, the complement of composite()'s known ones."""
+  return np.asarray(mask)[..., 0] <= 0.5
 
 
 def hole_l1(output: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:

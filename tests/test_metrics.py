@@ -22,6 +22,12 @@ def test_hole_l1_by_hand():
   assert math.isclose(metrics.hole_l1(filled, target, quarter_hole()), 50.0)
   assert filled[7, 7, 0] == 0.0 and filled[0, 0, 0] == 0.5
   assert metrics.hole_l1(output, target, np.ones((8, 8, 1))) == 0.0
+  # Only the hole counts; a mask value of 0.5 is hole, as in composite().
+  outside = np.where(quarter_hole() > 0.5, 1.0, 0.0) * np.ones((8, 8, 3))
+  assert metrics.hole_l1(outside, target, quarter_hole()) == 0.0
+  half = np.ones((8, 8, 1))
+  half[0, 0] = 0.5
+  assert math.isclose(metrics.hole_l1(output, target, half), 50.0)
 
 
 def test_psnr_by_hand_and_identical_images_are_finite():
@@ -67,7 +73,8 @@ def test_ssim_needs_11_pixels_each_way():
   x = np.full((11, 11, 3), 0.3)
   assert math.isclose(metrics.ssim(x, x), 1.0)
   for shape in ((20, 10, 3), (10, 20, 3)):
-    with pytest.raises(ValueError, match="at least 11x11"):
+    with pytest.raises(ValueError, match=rf"at least 11x11, got \({shape[0]}, "
+                       rf"{shape[1]}\)"):
       metrics.ssim(np.zeros(shape), np.zeros(shape))
 
 
@@ -85,6 +92,10 @@ def test_gradient_energy_and_colour_shift_by_hand():
   mask = np.ones((4, 4, 1), np.float32)
   mask[1:3, 0:2] = 0  # 4 hole pixels, all with dx = 0.1
   assert math.isclose(metrics.gradient_energy(ramp, mask), 0.4, rel_tol=1e-6)
+  # The same ramp down the rows, dy = 0.1: the same energy.
+  assert math.isclose(metrics.gradient_energy(ramp.transpose(1, 0, 2),
+                                              mask.transpose(1, 0, 2)), 0.4,
+                      rel_tol=1e-6)
   target = np.full((4, 4, 3), 0.5, np.float32)
   output = target.copy()
   output[..., 0] += 10 / 255
