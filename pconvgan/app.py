@@ -218,6 +218,7 @@ def run_job(job: Job, variables: dict, config: Any, model_name: str) -> None:
           "the mask covers the whole photograph" + (
               f" once grown by {grow} px (dilate): grow it less" if grow
               else ": there is nothing to fill from"))
+    warning = masks.coverage_warning(hole)
     job.stage = "inpainting"
 
     def progress(done: int, total: int) -> None:
@@ -248,7 +249,8 @@ def run_job(job: Job, variables: dict, config: Any, model_name: str) -> None:
         + (f" (grown {grow} px)" if grow else ""),
         f"ensemble {options['ensemble']}" if options["ensemble"] > 1 else "",
         f"filled at max side {max_side}" if max_side and max(w, h) > max_side
-        else "", f"model {model_name}"]))
+        else "", f"model {model_name}",
+        f"warning: the hole {warning}" if warning else ""]))
     job.state, job.stage = "done", "done"
   except RequestError as e:
     job.state, job.stage, job.error = "failed", "failed", str(e)

@@ -284,6 +284,18 @@ def test_fill_settings_go_to_the_command_lines_fill(page_server, monkeypatch):
                                "px), ensemble 4, filled at max side 64, model tiny")
 
 
+def test_a_hole_over_most_of_the_photograph_is_warned_of(page_server):
+  """As on the command line: a hole over most of the photograph (an
+  inverted mask?) is filled, and the summary says so; a small one is not."""
+  base, _ = page_server
+  pixels = _photo(96, 128)
+  status = _inpaint(base, pixels, (0, 96, 0, 120))[0]
+  assert status["summary"].endswith(
+      "warning: the hole covers 94% of the image: is it inverted? (white = "
+      "the part to fill)"), status
+  assert "warning" not in _inpaint(base, pixels, (40, 50, 60, 70))[0]["summary"]
+
+
 def test_fill_settings_change_the_fill(page_server):
   """Each setting, sent to the server, changes the result as the command
   line's would: only hole pixels, the grown ring included, change."""
