@@ -87,7 +87,11 @@ def test_local_discriminators_see_only_their_region():
 def test_wrong_image_size_is_refused():
   params = pconvgan.init_discriminator(jax.random.key(0), (64, 64),
                                        {"width": 0.25, "fc_features": 8})
-  with pytest.raises(ValueError, match="made for another image size"):
+  # The global network at width 0.25 ends with 32 channels; five halvings
+  # take 96x64 to 3x2 (192 features), 64x64 to 2x2 (128).
+  with pytest.raises(ValueError, match="made for another image size: the "
+                     r"input \(1, 96, 64, 3\) flattens to 192 features, the "
+                     "fully connected layer takes 128"):
     pconvgan.apply_discriminator(params, jnp.zeros((1, 96, 64, 3)))
   with pytest.raises(ValueError, match="multiples of 32"):
     pconvgan.init_discriminator(jax.random.key(0), (100, 64))
@@ -113,3 +117,17 @@ def test_discriminator_matches_an_independent_numpy_forward(local):
   want = numpy_nets.discriminator(jax.tree.map(np.asarray, params), images)
   assert np.std(want) > 0.01
   np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-4)
+
+
+def test_width_scales_every_convolution_and_params_are_checked():
+  params = pconvgan.init_discriminator(jax.random.key(0), (64, 64),
+                                       {"width": 0.25, "fc_features": 8})
+  for name, filters in (("global", (32, 64, 64, 128, 128)),
+                        ("local_left", (32, 64, 64, 128))):
+    assert [c["kernel"].shape[-1] for c in params[name]["convs"]] == [
+        f // 4 for f in filters]
+  for missing in ("combiner", "global"):
+    broken = {k: v for k, v in params.items() if k != missing}
+    with pytest.raises(ValueError, match="params must be the dict returned by "
+                       "pconvgan.init_discriminator"):
+      pconvgan.apply_discriminator(broken, jnp.zeros((1, 64, 64, 3)))
