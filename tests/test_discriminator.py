@@ -131,3 +131,19 @@ def test_width_scales_every_convolution_and_params_are_checked():
     with pytest.raises(ValueError, match="params must be the dict returned by "
                        "pconvgan.init_discriminator"):
       pconvgan.apply_discriminator(broken, jnp.zeros((1, 64, 64, 3)))
+
+
+def test_one_fully_connected_feature_is_allowed_and_none_refused():
+  params = pconvgan.init_discriminator(jax.random.key(0), (32, 32),
+                                       {"width": 0.25, "fc_features": 1})
+  assert pconvgan.apply_discriminator(params, jnp.zeros((2, 32, 32, 3))).shape == (2,)
+  with pytest.raises(ValueError, match="fc_features must be >= 1, got 0"):
+    pconvgan.discriminator.DiscriminatorConfig(fc_features=0)
+
+
+def test_the_default_image_size_is_the_paper_s_128():
+  default = jax.eval_shape(lambda: pconvgan.init_discriminator(jax.random.key(0)))
+  paper = jax.eval_shape(lambda: pconvgan.init_discriminator(
+      jax.random.key(0), (128, 128)))
+  assert jax.tree.map(lambda x: x.shape, default) == jax.tree.map(
+      lambda x: x.shape, paper)
