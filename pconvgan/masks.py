@@ -404,6 +404,10 @@ def export_masks(config, out_dir: str, count: int, height: int, width: int,
   return paths
 
 
+# Largest side of a mask file that main writes: larger ones exhaust memory.
+MAX_SIDE = 16384
+
+
 def main(argv: Sequence[str] | None = None) -> None:
   parser = argparse.ArgumentParser(
       description="Write a mask set to PNG files (white = hole).")
@@ -421,8 +425,15 @@ def main(argv: Sequence[str] | None = None) -> None:
   if min(args.size) < 1:
     parser.error(f"--size must be two positive sides W H, got "
                  f"{args.size[0]} {args.size[1]}")
+  if max(args.size) > MAX_SIDE:
+    parser.error(f"--size sides must be at most {MAX_SIDE} pixels, got "
+                 f"{args.size[0]} {args.size[1]}")
   if args.count < 1:
     parser.error(f"--count must be >= 1, got {args.count}")
+  if args.seed < 0:
+    parser.error(f"--seed must be >= 0, got {args.seed}")
+  if os.path.exists(args.out) and not os.path.isdir(args.out):
+    parser.error(f"--out {args.out} is a file, not a directory")
   config = {"kind": args.kind}
   if args.bucket:
     config["buckets"] = tuple(tuple(b) for b in args.bucket)
@@ -431,8 +442,11 @@ def main(argv: Sequence[str] | None = None) -> None:
   except ValueError as e:
     parser.error(str(e))
   width, height = args.size
-  paths = export_masks(config, args.out, args.count, height, width,
-                       seed=args.seed)
+  try:
+    paths = export_masks(config, args.out, args.count, height, width,
+                         seed=args.seed)
+  except OSError as e:
+    parser.error(f"--out {args.out}: cannot write there ({e.strerror or e})")
   print(f"wrote {len(paths)} {args.kind} masks of {width}x{height} (WxH) "
         f"to {args.out}")
 

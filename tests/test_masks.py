@@ -227,3 +227,19 @@ def test_a_rotated_mask_file_is_read_as_displayed(tmp_path, orientation):
   displayed = {3: np.rot90(stored, 2), 6: np.rot90(stored, -1),
                8: np.rot90(stored, 1)}[orientation] > 127
   np.testing.assert_array_equal(masks.load_mask_file(path), displayed)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--seed", "-1"], "--seed must be >= 0, got -1"),
+    (["--size", "100000", "10"], "--size sides must be at most"),
+    (["--out", "FILE"], "is a file, not a directory"),
+    (["--out", "/proc/no/such"], "cannot write there"),
+])
+def test_mask_command_mistakes_are_one_line(args, message, tmp_path, capsys):
+  (tmp_path / "file.png").write_bytes(b"x")
+  argv = ["--count", "1", "--out", str(tmp_path / "out")]
+  argv += [str(tmp_path / "file.png") if a == "FILE" else a for a in args]
+  with pytest.raises(SystemExit):
+    masks.main(argv)
+  err = capsys.readouterr().err.strip().splitlines()
+  assert message in err[-1] and "Traceback" not in "".join(err)
