@@ -11,6 +11,7 @@ import jax
 import numpy as np
 import pytest
 
+import tiny_config
 from pconvgan import training
 
 CONFIGS = sorted(f[:-3] for f in os.listdir(
@@ -24,19 +25,10 @@ RUN_HERE = [c for c in CONFIGS if c != "base"]
 def tiny(config):
   """``config`` at 32 px on the demo photographs, one step per phase it runs;
   the model keeps its width where it starts from the shipped weights."""
-  if not config.train.get("init_from"):
-    config.model.width = 0.125
-  config.discriminator.width = 0.125
-  config.discriminator.fc_features = 8
-  config.data.source = "demo"
-  config.data.train_size = 0
-  config.data.test_size = 1
-  config.data.image_size = 32
-  config.data.workers = 0
+  config = tiny_config.shrink(config,
+                              model_width=not config.train.get("init_from"))
   config.train.batch_size = 2
   config.train.phase_steps = tuple(min(n, 1) for n in config.train.phase_steps)
-  config.train.log_every = 1
-  config.train.sample_every = 0
   config.train.checkpoint_every = 100
   return config
 
