@@ -24,6 +24,7 @@ variant's checkpoints on the held-out crops.
 import os
 
 from configs import base
+from configs import photos
 
 WIDTH = 0.5  # of the paper's filters, generator and discriminators alike
 PHASES = (10_000, 2_400, 37_600)  # 0.4 of the paper's 25k / 6k / 94k
@@ -34,13 +35,8 @@ def get_config(variant: str = "g1"):
   if variant not in VARIANTS:
     raise ValueError(f"configs/paper_cpu.py takes one of {VARIANTS} after "
                      f"':', got {variant!r}")
-  config = base.get_config()
+  config = photos.use_corpus(base.get_config())
   home = os.path.expanduser("~")
-  config.data.source = "folder"  # the corpus' training photographs
-  config.data.path = os.path.join(home, "data/photos/train")  # corpus train/
-  config.data.test_path = os.path.join(home, "data/photos/test")  # held-out crops
-  config.data.train_size = 0  # every training photograph
-  config.data.test_size = 0  # every held-out crop
   config.data.workers = 1  # one loader process beside the training step
   config.model.width = WIDTH  # half the paper's filters
   config.discriminator.width = WIDTH  # half the paper's filters

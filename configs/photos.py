@@ -20,14 +20,21 @@ import os
 from configs import base
 
 
-def get_config():
-  config = base.get_config()
+def use_corpus(config):
+  """``config`` reading the corpus at ~/data/photos (training photographs,
+  held-out crops), every one of them."""
   home = os.path.expanduser("~")
   config.data.source = "folder"  # the corpus' training photographs
   config.data.path = os.path.join(home, "data/photos/train")  # corpus train/
   config.data.test_path = os.path.join(home, "data/photos/test")  # held-out crops
   config.data.train_size = 0  # every training photograph
   config.data.test_size = 0  # every held-out crop
+  return config
+
+
+def get_config():
+  config = base.get_config()
+  use_corpus(config)
   config.data.random_scale = (160, 768)  # shorter side before the crop, log-uniform
   config.data.workers = 1  # one loader process beside the training step
   config.mask.kind = "mix"  # paper, box and free-form masks
