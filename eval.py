@@ -1,4 +1,4 @@
-"""Evaluates checkpoints against classical baselines on the same images and masks.
+r"""Evaluates checkpoints against classical baselines on the same images and masks.
 
     python eval.py --data photos/ --masks paper      # the shipped model
     python eval.py --ckpt runs/demo
@@ -7,16 +7,16 @@
 
 Restores only the generators (without --ckpt: the model that ships with
 pconvgan; --ckpt also takes a .msgpack weights file). Test images: --data
-DIR, or the test split of the first checkpoint's config (or of --config). Masks: paper, box, freeform
-(Liu et al.'s six hole-ratio buckets in turn) or a folder of mask images
-(white = hole); by default the first checkpoint's. Reports hole L1 (%), PSNR,
-SSIM, LPIPS, sharpness, colour shift and checkerboard of each checkpoint and of the
-classical baselines (mean colour, OpenCV Telea and Navier-Stokes,
-scikit-image's biharmonic), overall and per bucket, and writes metrics.json,
-results.md and grid.png to --out.
+DIR, or the test split of the first checkpoint's config (or of --config).
+Masks: paper, box, freeform (Liu et al.'s six hole-ratio buckets in turn) or
+a folder of mask images (white = hole); by default the first checkpoint's.
+Reports hole L1 (%), PSNR, SSIM, LPIPS, sharpness, colour shift and
+checkerboard of each checkpoint and of the classical baselines (mean colour,
+OpenCV Telea and Navier-Stokes, scikit-image's biharmonic), overall and per
+bucket, and writes metrics.json (metrics not computed, e.g. LPIPS with
+--nolpips, are null), results.md and grid.png to --out.
 """
 
-import json
 import os
 import sys
 
@@ -100,9 +100,8 @@ def main(argv):
   text = evaluation.report(results, description)
   with open(os.path.join(out, "results.md"), "w") as f:
     f.write(text)
-  with open(os.path.join(out, "metrics.json"), "w") as f:
-    json.dump({"description": description, "overall": results["overall"],
-               "buckets": results["buckets"]}, f, indent=2)
+  evaluation.write_metrics_json(os.path.join(out, "metrics.json"),
+                                description, results)
   if results["grid"] is not None:
     labels = ["masked input", *results["methods"], "ground truth"]
     reporting.save_png(os.path.join(out, "grid.png"), reporting.label_columns(

@@ -100,9 +100,7 @@ def _whole(value) -> bool:
   return isinstance(value, int) and not isinstance(value, bool)
 
 
-# Smallest max_side accepted: below it a photograph keeps too few pixels to
-# fill from.
-MIN_MAX_SIDE = 64
+MIN_MAX_SIDE = inpaint_photos.MIN_MAX_SIDE
 # Largest dilate accepted (a hole grown further covers any photograph).
 MAX_DILATE = 10000
 # The fill settings a request may carry, as inpaint_photos' --ensemble,
@@ -148,11 +146,13 @@ def check_request(request: dict) -> None:
   _threshold(request)
 
 
-def hole_of(request: dict, size: tuple[int, int]) -> np.ndarray:
+def hole_of(request: dict, size: tuple[int, int],
+            warnings: list | None = None) -> np.ndarray:
   """The hole (bool (H, W)) of a request for a photograph of ``size`` (W, H):
   the union of an uploaded mask file (same size as the photograph as
   displayed) and the brushed strokes (any size, scaled to the photograph; a
-  pixel any stroke touches is hole)."""
+  pixel any stroke touches is hole). ``warnings`` gets a line if the mask
+  file looks like a photograph."""
   w, h = size
   threshold = _threshold(request)
   hole = np.zeros((h, w), bool)
@@ -161,7 +161,12 @@ def hole_of(request: dict, size: tuple[int, int]) -> np.ndarray:
     try:
       with Image.open(io.BytesIO(mask_bytes)) as image:
         image.load()
-        uploaded = masks.mask_from_image(ImageOps.exif_transpose(image), threshold)
+        upright = ImageOps.exif_transpose(image)
+        if warnings is not None and masks.looks_like_a_photograph(upright):
+          warnings.append("the mask file has the many grey levels of a "
+                          "photograph, not the black and white of a mask: "
+                          "is it the photograph itself?")
+        uploaded = masks.mask_from_image(upright, threshold)
     except (OSError, ValueError, SyntaxError) as e:
       raise RequestError(f"cannot read the mask file: {_reason(e)}") from None
     if uploaded.shape != (h, w):
@@ -208,7 +213,8 @@ def run_job(job: Job, variables: dict, config: Any, model_name: str) -> None:
       raise RequestError(f"cannot read the photograph {name}: "
                          f"{_reason(e)}") from None
     h, w = picture.pixels.shape[:2]
-    hole = hole_of(job.request, (w, h))
+    warnings = []
+    hole = hole_of(job.request, (w, h), warnings)
     if not hole.any():
       raise RequestError("nothing to remove: brush over it or upload a mask")
     grow = options["dilate"]
@@ -218,7 +224,9 @@ def run_job(job: Job, variables: dict, config: Any, model_name: str) -> None:
           "the mask covers the whole photograph" + (
               f" once grown by {grow} px (dilate): grow it less" if grow
               else ": there is nothing to fill from"))
-    warning = masks.coverage_warning(hole)
+    coverage = masks.coverage_warning(hole)
+    if coverage:
+      warnings.append(f"the hole {coverage}")
     job.stage = "inpainting"
 
     def progress(done: int, total: int) -> None:
@@ -250,7 +258,7 @@ def run_job(job: Job, variables: dict, config: Any, model_name: str) -> None:
         f"ensemble {options['ensemble']}" if options["ensemble"] > 1 else "",
         f"filled at max side {max_side}" if max_side and max(w, h) > max_side
         else "", f"model {model_name}",
-        f"warning: the hole {warning}" if warning else ""]))
+        *(f"warning: {line}" for line in warnings)]))
     job.state, job.stage = "done", "done"
   except RequestError as e:
     job.state, job.stage, job.error = "failed", "failed", str(e)

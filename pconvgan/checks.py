@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 MULTIPLE = 32  # the generator downsamples five times by 2
+RANGE_SLACK = 1e-3  # known pixels this far outside [0, 1] are refused
 
 
 def check_image(image: jax.Array, name: str = "image",
@@ -33,13 +34,20 @@ def check_image(image: jax.Array, name: str = "image",
 
 
 def check_mask(mask: jax.Array, image: jax.Array) -> None:
-  """Raises ValueError unless ``mask`` is (…, H, W, 1) matching ``image``."""
+  """Raises ValueError unless ``mask`` is a float or integer (…, H, W, 1)
+  matching ``image`` (bool is refused: True = hole is inpaint_image's
+  convention, and the opposite of this one)."""
   shape = tuple(getattr(mask, "shape", ()))
   want = tuple(image.shape[:-1]) + (1,)
   if shape != want:
     raise ValueError(
         f"mask must have shape {want} (the image's {tuple(image.shape)} with "
         f"one channel, 1 = known pixel, 0 = hole), got {shape}")
+  if getattr(mask, "dtype", None) == bool:
+    raise ValueError(
+        "mask must be float with 1 = known pixel, 0 = hole, got a bool array; "
+        "from a hole with True = hole (pconvgan.inpaint_image's convention) "
+        "pass mask = (~hole).astype('float32')")
 
 
 def check_range(image, known=None, name: str = "image") -> None:
@@ -51,7 +59,8 @@ def check_range(image, known=None, name: str = "image") -> None:
   if isinstance(image, jax.core.Tracer) or isinstance(known, jax.core.Tracer):
     return
   xp = np if isinstance(image, np.ndarray) else jnp
-  if -1e-3 <= float(xp.min(image)) and float(xp.max(image)) <= 1 + 1e-3:
+  if (-RANGE_SLACK <= float(xp.min(image))
+      and float(xp.max(image)) <= 1 + RANGE_SLACK):
     return  # the usual case: one pass over the image, no temporaries
   where = (xp.ones(xp.shape(image), bool) if known is None
            else xp.broadcast_to(xp.asarray(known) > 0.5, xp.shape(image)))
@@ -59,7 +68,7 @@ def check_range(image, known=None, name: str = "image") -> None:
     return
   low = float(xp.min(xp.where(where, image, xp.inf)))
   high = float(xp.max(xp.where(where, image, -xp.inf)))
-  if low < -1e-3 or high > 1 + 1e-3:
+  if low < -RANGE_SLACK or high > 1 + RANGE_SLACK:
     hint = ("; divide 8-bit levels by 255" if high > 1.5 else "")
     raise ValueError(f"{name} values must be in [0, 1], got {low:g} to "
                      f"{high:g}{hint}")

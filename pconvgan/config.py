@@ -5,17 +5,20 @@ default and one-line comment are stated there, once. ``default_config()``
 turns them into the ConfigDict that ``configs/*.py`` start from, ``parse``
 validates one (errors name the field), and
 
-    python -m pconvgan.config
+    python -m pconvgan.config [CONFIG_FILE[:ARG]]
 
-lists every field with its default and comment.
+lists every field with its value (the default, or what the file sets) and
+its comment.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import inspect
 import os
 import re
+import sys
 from typing import Any
 
 import ml_collections
@@ -172,19 +175,25 @@ def load_file(path: str) -> Any:
 
 
 def main(argv: list[str]) -> int:
-  """``python -m pconvgan.config [CONFIG_FILE]``: every field with its value
-  and comment (without a file: the defaults)."""
-  if len(argv) > 1 or (argv and argv[0].startswith("-")):
-    print("usage: python -m pconvgan.config [CONFIG_FILE[:ARG]]  (every "
-          "field, its value in that config and its comment)", file=__import__("sys").stderr)
-    return 2
+  """``python -m pconvgan.config [CONFIG_FILE[:ARG]]``: every field with its
+  value and comment (without a file: the defaults)."""
+  parser = argparse.ArgumentParser(
+      prog="python -m pconvgan.config",
+      description="Every config field, its value and its one-line comment: "
+      "the defaults, or what a config file sets.",
+      epilog="examples: python -m pconvgan.config configs/demo.py; "
+      "python -m pconvgan.config configs/paper_cpu.py:a (a config's "
+      "argument after the colon, as train.py --config takes it)")
+  parser.add_argument("config", nargs="?", metavar="CONFIG_FILE[:ARG]",
+                      help="a config file (default: the defaults)")
+  args = parser.parse_args(argv)
   try:
-    print(describe(load_file(argv[0]) if argv else None))
+    print(describe(load_file(args.config) if args.config else None))
   except ValueError as e:
-    print(f"pconvgan.config: error: {e}", file=__import__("sys").stderr)
+    print(f"pconvgan.config: error: {e}", file=sys.stderr)
     return 1
   return 0
 
 
 if __name__ == "__main__":
-  raise SystemExit(main(__import__("sys").argv[1:]))
+  raise SystemExit(main(sys.argv[1:]))

@@ -8,6 +8,7 @@ the composites, overall and per hole-ratio bucket (Liu et al.'s six).
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from typing import Callable, Sequence
 
@@ -159,6 +160,28 @@ def evaluate(models: Sequence[Model], loader, *,
           "buckets": {b: {n: a.summary() for n, a in accs.items()}
                       for b, accs in sorted(buckets.items())},
           "grid": reporting.image_grid(grid_rows) if grid_rows else None}
+
+
+def finite_or_none(tree):
+  """``tree`` (dicts, lists, numbers) with NaN and infinities as None: JSON
+  has no NaN."""
+  if isinstance(tree, dict):
+    return {k: finite_or_none(v) for k, v in tree.items()}
+  if isinstance(tree, (list, tuple)):
+    return [finite_or_none(v) for v in tree]
+  if isinstance(tree, (float, np.floating)) and not np.isfinite(tree):
+    return None
+  return tree
+
+
+def write_metrics_json(path: str, description: str, results: dict) -> None:
+  """eval.py's metrics.json: the description and the overall and per-bucket
+  summaries of ``results`` (``evaluate``'s), strict JSON (null where a
+  metric was not computed)."""
+  record = {"description": description, "overall": results["overall"],
+            "buckets": results["buckets"]}
+  with open(path, "w") as f:
+    json.dump(finite_or_none(record), f, indent=2, allow_nan=False)
 
 
 def markdown_table(summaries: dict) -> str:

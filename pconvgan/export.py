@@ -15,8 +15,9 @@ output in the holes); ``too_deep`` (B,) int32 counts each image's hole
 pixels farther than ``regions.DEPTH`` pixels (in rows or columns) from
 every known pixel, deeper than one pass fills well. Such an image is
 refused: its hole pixels are NaN, never a blotchy fill that looks like an
-answer (``pconvgan.inpaint_image`` fills holes of any size). A
-``.jaxexport`` file runs with JAX alone, without pconvgan::
+answer (``pconvgan.inpaint_image`` fills holes of any size). An image
+whose known pixels lie outside [0, 1] (8-bit levels, say) is refused too:
+all its pixels are NaN. A ``.jaxexport`` file runs with JAX alone, without pconvgan::
 
     from jax import export
     program = export.deserialize(open("inpaint.jaxexport", "rb").read())
@@ -69,7 +70,8 @@ def inpaint_function(variables: dict, config: Any = None
   """``(image, mask) -> (filled, too_deep)`` with ``variables`` closed over:
   the function that the programs hold (no shape checks, so that it traces
   with symbolic sizes; float32 inputs). Images with too deep a hole get NaN
-  in their hole pixels (see the module's docstring)."""
+  in their hole pixels, images out of range in all (see the module's
+  docstring)."""
   cfg = checks.as_config(generator.GeneratorConfig, config)
   variables = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), variables)
 
@@ -79,7 +81,10 @@ def inpaint_function(variables: dict, config: Any = None
     filled = generator.composite(output, image, known)
     deep = too_deep(known)
     refused = (deep > 0)[:, None, None, None] & (known < 0.5)
-    return jnp.where(refused, jnp.nan, filled), deep
+    outside = (known > 0.5) & ((image < -checks.RANGE_SLACK)
+                               | (image > 1 + checks.RANGE_SLACK))
+    out_of_range = jnp.any(outside, axis=(1, 2, 3))[:, None, None, None]
+    return jnp.where(refused | out_of_range, jnp.nan, filled), deep
   return inpaint
 
 

@@ -49,11 +49,16 @@ from pconvgan import regions
 from pconvgan import weights
 
 
+# Smallest --max-side: below it a photograph keeps too few pixels to fill
+# from.
+MIN_MAX_SIDE = 64
+
+
 def fill(variables: dict, image: np.ndarray, hole: np.ndarray, *,
          config=None, max_side: int = 0, ensemble: int = 1,
          progress=None) -> np.ndarray:
   """Inpaints one image of any size with holes of any size
-  (``regions.inpaint_image``); with ``max_side``, a larger image is filled
+  (``regions.fill_holes``); with ``max_side``, a larger image is filled
   downscaled and the fill upscaled (only hole pixels change, and memory
   stays a few times the 8-bit image's).
 
@@ -67,16 +72,16 @@ def fill(variables: dict, image: np.ndarray, hole: np.ndarray, *,
   h, w = hole.shape
   scale = max_side / max(h, w) if max_side and max(h, w) > max_side else 1.0
   if scale == 1.0:
-    return regions.inpaint_image(variables, image, hole, config=config,
-                                  ensemble=ensemble, progress=progress)
+    return regions.fill_holes(variables, image, hole, config=config,
+                              ensemble=ensemble, progress=progress)
   size = (max(1, round(w * scale)), max(1, round(h * scale)))
   work = np.asarray(Image.fromarray(photo.to_uint8(image)).resize(
       size, Image.BICUBIC), np.float32) / 255.0
   # Every original hole pixel stays a hole after the round trip.
   work_hole = np.asarray(Image.fromarray(hole.astype(np.uint8) * 255).resize(
       size, Image.BOX)) > 0
-  out = regions.inpaint_image(variables, work, work_hole, config=config,
-                              ensemble=ensemble, progress=progress)
+  out = regions.fill_holes(variables, work, work_hole, config=config,
+                           ensemble=ensemble, progress=progress)
   out = Image.fromarray(photo.to_uint8(out)).resize((w, h), Image.BICUBIC)
   result = image.copy()
   result[hole] = np.asarray(out)[hole].astype(np.float32) / 255.0
@@ -144,11 +149,8 @@ def _output_name(rel: str, path: str, keep_format: bool) -> str:
   """``rel`` with the input's extension if photo.write can write it (and
   ``keep_format``), else .png."""
   suffix = os.path.splitext(path)[1].lower()
-  return rel + (suffix if keep_format and suffix in WRITABLE else ".png")
-
-
-# Extensions of the formats outputs are written in.
-WRITABLE = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+  return rel + (suffix if keep_format and suffix in photo.WRITABLE
+                else ".png")
 
 
 def _folder_pairs(image: str, mask: str, out: str, keep_format: bool = False
@@ -236,15 +238,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                       help="average each model pass over this many flips and "
                       "transpositions (slower, smaller errors, smoother fills)")
   args = parser.parse_args(argv)
-  if args.max_side < 0:
-    parser.error(f"--max-side must be >= 0, got {args.max_side}")
+  if args.max_side != 0 and not MIN_MAX_SIDE <= args.max_side:
+    parser.error(f"--max-side must be 0 (full size) or at least "
+                 f"{MIN_MAX_SIDE} pixels, got {args.max_side}")
   if args.dilate < 0:
     parser.error(f"--dilate must be >= 0 pixels, got {args.dilate}")
-  suffix = os.path.splitext(args.out)[1].lower()
-  if suffix and not os.path.isdir(args.image) and suffix not in WRITABLE:
-    parser.error(f"--out {args.out}: cannot write {suffix} files; use one of "
-                 f"{', '.join(WRITABLE)}")
   folder = os.path.isdir(args.image)
+  if not folder and not os.path.isdir(args.out) and (
+      os.path.splitext(args.out)[1].lower() not in photo.WRITABLE):
+    parser.error(f"--out: {photo.writable_error(args.out)} (or name an "
+                 "existing folder)")
   skipped = []  # (path, why): unreadable files, reported at the end
   try:
     jobs = pairs(args.image, args.mask, args.out, args.format == "same")
@@ -267,7 +270,12 @@ def main(argv: Sequence[str] | None = None) -> int:
       except unreadable as e:
         skipped.append((image_path, str(e)))
         continue
-      hole = masks.dilate(hole, args.dilate)
+      grown = masks.dilate(hole, args.dilate)
+      if grown.all() and not hole.all():
+        raise ValueError(f"--dilate {args.dilate} grows the holes of mask "
+                         f"{mask_path} over all of {image_path}: nothing "
+                         "known is left to fill from; use a smaller --dilate")
+      hole = grown
       problem = masks.hole_problem(hole)
       if hole.all():
         raise ValueError(f"mask {mask_path} {problem}; {masks.RULE}")

@@ -276,7 +276,9 @@ def coverage_warning(hole: np.ndarray) -> str | None:
   """A warning for a hole covering most of the image (an inverted mask?)."""
   fraction = float(hole.mean())
   if fraction > MOST:
-    return (f"covers {fraction * 100:.0f}% of the image: is it inverted? "
+    # Rounded down: a mask that leaves pixels known never reads as 100%.
+    return (f"covers {math.floor(fraction * 100)}% of the image: is it "
+            "inverted? "
             "(white = the part to fill)")
   return None
 

@@ -27,6 +27,8 @@ from pconvgan import data
 ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")
 SIXTEEN_BIT_FORMATS = ("PNG", "TIFF")
 JPEG_QUALITY = 95  # for a JPEG written from a photograph that was not one
+# Extensions of the formats outputs are written in.
+WRITABLE = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 
 
 @dataclasses.dataclass
@@ -145,10 +147,10 @@ def write(path: str, pixels: np.ndarray, like: Photo | None = None) -> None:
   the extension), keeping what ``like`` (the input) carried."""
   like = like or Photo(pixels)
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  fmt = Image.registered_extensions().get(os.path.splitext(path)[1].lower())
-  if fmt is None:
-    raise ValueError(f"cannot tell the image format of output {path} from its "
-                     "extension; use .png, .jpg, .webp or .tif")
+  suffix = os.path.splitext(path)[1].lower()
+  if suffix not in WRITABLE:
+    raise ValueError(writable_error(path))
+  fmt = Image.registered_extensions()[suffix]
   if like.sixteen_bit and fmt in SIXTEEN_BIT_FORMATS:
     if not like.grey:
       _write_sixteen_bit_colour(path, fmt, pixels, like)
@@ -176,6 +178,14 @@ def write(path: str, pixels: np.ndarray, like: Photo | None = None) -> None:
   elif fmt == "WEBP":
     options["lossless"] = True
   image.save(path, format=fmt, **options)
+
+
+def writable_error(path: str) -> str:
+  """Why ``path`` cannot be an output: its extension names no format
+  ``write`` writes."""
+  suffix = os.path.splitext(path)[1]
+  what = f"cannot write {suffix} files" if suffix else "has no extension"
+  return f"output {path} {what}; end it in one of {', '.join(WRITABLE)}"
 
 
 def png_chunk(kind: bytes, payload: bytes) -> bytes:

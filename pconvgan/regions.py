@@ -19,6 +19,7 @@ only; known pixels are returned exactly.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Callable
 
 import jax
@@ -29,6 +30,7 @@ from scipy import ndimage
 from pconvgan import checks
 from pconvgan import dihedral
 from pconvgan import generator
+from pconvgan import masks
 
 # Depth (distance of a hole pixel from the nearest known one, in model
 # pixels) filled at each scale: inside what the U-Net reaches from every
@@ -178,6 +180,10 @@ def checked_photo(image, hole) -> tuple[np.ndarray, np.ndarray]:
   return np.asarray(image, np.float32), hole
 
 
+class MaskCoverageWarning(UserWarning):
+  """The hole covers most of the image: an inverted mask?"""
+
+
 def inpaint_image(variables: dict, image: np.ndarray, hole: np.ndarray, *,
                   config: Any = None, depth: float = DEPTH,
                   refine: bool = True, ensemble: int = 1,
@@ -195,8 +201,24 @@ def inpaint_image(variables: dict, image: np.ndarray, hole: np.ndarray, *,
   ``ensemble``: each model pass averaged over that many flips and
   transpositions (1, 2, 4 or 8; see ``pconvgan.apply``).
   ``progress(done, total)`` is called before the first and after every model
-  pass (one per region and scale).
+  pass (one per region and scale). A hole over most of the image (an
+  inverted mask?) is warned of (MaskCoverageWarning).
   """
+  image, hole = checked_photo(image, hole)
+  coverage = masks.coverage_warning(hole)
+  if coverage and not hole.all():
+    warnings.warn(f"the hole {coverage}", MaskCoverageWarning, stacklevel=2)
+  return fill_holes(variables, image, hole, config=config, depth=depth,
+                    refine=refine, ensemble=ensemble, progress=progress)
+
+
+def fill_holes(variables: dict, image: np.ndarray, hole: np.ndarray, *,
+               config: Any = None, depth: float = DEPTH, refine: bool = True,
+               ensemble: int = 1,
+               progress: Callable[[int, int], None] | None = None
+               ) -> np.ndarray:
+  """``inpaint_image`` without its coverage warning, for callers that say
+  it their own way (the command line, the page)."""
   image, hole = checked_photo(image, hole)
   cfg = checks.as_config(generator.GeneratorConfig, config)
   dihedral.check_count(ensemble)

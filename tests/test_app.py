@@ -291,9 +291,27 @@ def test_a_hole_over_most_of_the_photograph_is_warned_of(page_server):
   pixels = _photo(96, 128)
   status = _inpaint(base, pixels, (0, 96, 0, 120))[0]
   assert status["summary"].endswith(
-      "warning: the hole covers 94% of the image: is it inverted? (white = "
+      "warning: the hole covers 93% of the image: is it inverted? (white = "
       "the part to fill)"), status
   assert "warning" not in _inpaint(base, pixels, (40, 50, 60, 70))[0]["summary"]
+
+
+def test_a_photograph_sent_as_the_mask_is_warned_of(page_server):
+  """As on the command line: a mask file with a photograph's grey levels
+  (the photograph itself, painted over) is used, and the summary says so."""
+  base, _ = page_server
+  pixels = _photo(96, 128)
+  painted = pixels.copy()
+  painted[40:50, 60:70] = 255
+  status = _inpaint(base, pixels, (40, 50, 60, 70),
+                    mask=_b64(Image.fromarray(painted)))[0]
+  assert ("warning: the mask file has the many grey levels of a photograph"
+          in status["summary"]), status
+  mask = np.zeros((96, 128), np.uint8)
+  mask[40:50, 60:70] = 255
+  status = _inpaint(base, pixels, (40, 50, 60, 70),
+                    mask=_b64(Image.fromarray(mask)))[0]
+  assert "warning" not in status["summary"], status
 
 
 def test_fill_settings_change_the_fill(page_server):

@@ -72,7 +72,16 @@ def test_the_field_listing_of_a_config_file_marks_what_it_changes(capsys):
   assert "model.partial = True  # False: ordinary convolutions (ablation d)" in lines
   assert config_lib.main([os.path.join(ROOT, "configs", "demoo.py")]) == 1
   assert "config file not found" in capsys.readouterr().err
-  assert config_lib.main(["--help"]) == 2
+  with pytest.raises(SystemExit) as exit_:
+    config_lib.main(["--help"])
+  assert exit_.value.code == 0
+  help_text = capsys.readouterr().out
+  assert "Every config field, its value and its one-line comment" in help_text
+  assert "configs/paper_cpu.py:a" in help_text
+  with pytest.raises(SystemExit) as exit_:
+    config_lib.main(["configs/demo.py", "configs/base.py"])
+  assert exit_.value.code == 2
+  assert "unrecognized arguments: configs/base.py" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name", ["photos_adv", "photos_refine",

@@ -238,3 +238,23 @@ def test_evaluate_scores_composites_against_direct_metric_calls(tiny_checkpoint)
            for i in members]), rtol=1e-5, err_msg=bucket)
     assert sorted(results["buckets"]) == ["(0.01, 0.1]", "(0.1, 0.2]",
                                           "(0.3, 0.4]"]
+
+
+def test_metrics_json_is_strict_json_with_null_for_what_was_not_computed(
+    tmp_path):
+  summary = {"images": 3, "hole_l1": 5.0, "psnr": float("inf"),
+             "lpips": np.float64("nan")}
+  results = {"overall": {"model": summary},
+             "buckets": {"(0.1, 0.2]": {"model": dict(summary, images=1)}}}
+  path = str(tmp_path / "metrics.json")
+  evaluation.write_metrics_json(path, "three images", results)
+
+  def refuse(constant):
+    raise ValueError(f"not JSON: {constant}")
+  record = json.loads(open(path).read(), parse_constant=refuse)
+  assert record == {
+      "description": "three images",
+      "overall": {"model": {"images": 3, "hole_l1": 5.0, "psnr": None,
+                            "lpips": None}},
+      "buckets": {"(0.1, 0.2]": {"model": {"images": 1, "hole_l1": 5.0,
+                                           "psnr": None, "lpips": None}}}}

@@ -108,6 +108,10 @@ def test_onnx_model_matches_the_library_at_any_size(variables, tmp_path):
                                  "mask": mask})
   np.testing.assert_array_equal(deep, [(60 - 2 * 24) ** 2])
   assert np.isnan(got[0, 20:80, 10:70]).all() and not np.isnan(got[0, :20]).any()
+  image, mask = inputs(2, 64, 64)
+  image[0] *= 255  # 8-bit levels: that image refused, all NaN
+  got, _ = session.run(None, {"image": image, "mask": mask})
+  assert np.isnan(got[0]).all() and not np.isnan(got[1]).any()
 
 
 def test_weights_file_to_float16_keeps_its_meta(tmp_path, capsys):
@@ -178,3 +182,20 @@ def test_too_deep_counts_what_a_numpy_loop_counts():
     want.append(count)
   assert min(want) > 0
   np.testing.assert_array_equal(export.too_deep(known, depth), want)
+
+
+def test_an_image_out_of_range_is_refused_all_nan(variables):
+  """The program cannot raise: 8-bit levels (or any known pixel outside
+  [0, 1]) make every pixel of that image NaN, and only of that one."""
+  fn = export.inpaint_function(variables, CFG)
+  image, mask = inputs(3, 64, 64)
+  image[0] *= 255  # 8-bit levels
+  image[1, 0, 0, 0] = 1.01  # one known pixel just out of range
+  image[2, 20, 10] = 7.0  # under the hole: never read, not refused
+  assert mask[2, 20, 10, 0] == 0
+  filled, _ = fn(image, mask)
+  filled = np.asarray(filled)
+  assert np.isnan(filled[0]).all() and np.isnan(filled[1]).all()
+  assert not np.isnan(filled[2]).any()
+  image[1, 0, 0, 0] = 1.0005  # within the slack that check_range allows
+  assert not np.isnan(np.asarray(fn(image, mask)[0])[1]).any()

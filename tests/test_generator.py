@@ -179,6 +179,12 @@ def test_bad_mask_and_dtype_are_refused():
     pconvgan.apply(variables, image - 0.5, jnp.ones((1, 32, 32, 1)))
   jitted = jax.jit(lambda v, x, m: pconvgan.apply(v, x, m, config=TINY))
   assert jitted(variables, levels, jnp.ones((1, 32, 32, 1))).shape == image.shape
+  # inpaint_image's hole (bool, True = hole) is refused, naming the turn.
+  hole = np.zeros((1, 32, 32, 1), bool)
+  hole[:, 8:16, 8:16] = True
+  for fn in (pconvgan.apply, pconvgan.inpaint):
+    with pytest.raises(ValueError, match=r"got a bool array.*\(~hole\)"):
+      fn(variables, image, hole, config=TINY)
 
 
 def test_bad_config_is_refused():

@@ -54,13 +54,13 @@ def test_max_side_is_the_size_the_model_sees(tiny_checkpoint, photo, tmp_path,
                                              monkeypatch):
   image_path, mask_path, _, _ = photo
   seen = []
-  fill = inpaint.regions.inpaint_image
+  fill = inpaint.regions.fill_holes
 
   def recording(variables, image, hole, **kwargs):
     seen.append(image.shape[:2])
     return fill(variables, image, hole, **kwargs)
 
-  monkeypatch.setattr(inpaint.regions, "inpaint_image", recording)
+  monkeypatch.setattr(inpaint.regions, "fill_holes", recording)
   outs = {}
   for side in (64, 0):
     outs[side] = tmp_path / f"side{side}.png"
@@ -306,3 +306,35 @@ def test_output_format_is_checked_before_any_work(photo, tmp_path, capsys):
         tmp_path / "x.gif")
   assert "--out" in capsys.readouterr().err
   assert not os.path.exists(tmp_path / "x.gif")
+  # No extension: refused before the model loads, with the formats.
+  with pytest.raises(SystemExit):
+    run("--ckpt", tmp_path / "absent", "--image", image_path, "--mask",
+        mask_path, "--out", tmp_path / "result")
+  err = capsys.readouterr().err
+  assert (f"--out: output {tmp_path / 'result'} has no extension; end it in "
+          "one of .png, .jpg") in err and "absent" not in err
+  assert not os.path.exists(tmp_path / "result")
+
+
+@pytest.mark.parametrize("side", ["10", "63", "-1"])
+def test_max_side_below_the_page_limit_is_refused(photo, tmp_path, capsys,
+                                                  side):
+  image_path, mask_path, _, _ = photo
+  with pytest.raises(SystemExit):
+    run("--image", image_path, "--mask", mask_path, "--out",
+        tmp_path / "o.png", "--max-side", side)
+  assert (f"--max-side must be 0 (full size) or at least 64 pixels, got "
+          f"{side}") in capsys.readouterr().err
+
+
+def test_a_dilate_that_covers_the_image_blames_dilate(tiny_checkpoint, photo,
+                                                      tmp_path, capsys):
+  image_path, mask_path, _, _ = photo
+  assert run("--ckpt", tiny_checkpoint, "--image", image_path, "--mask",
+             mask_path, "--out", tmp_path / "o.png", "--dilate", "5000") == 1
+  err = capsys.readouterr().err
+  assert err.strip() == (
+      f"inpaint: error: --dilate 5000 grows the holes of mask {mask_path} "
+      f"over all of {image_path}: nothing known is left to fill from; use a "
+      "smaller --dilate")
+  assert not os.path.exists(tmp_path / "o.png")

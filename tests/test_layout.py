@@ -38,3 +38,28 @@ def test_the_model_makes_no_backend_decision(module):
   assert "default_backend" not in source
   if module in ("generator", "discriminator"):
     assert "cpu_training" not in source
+
+
+def _scripts():
+  root = os.path.dirname(PACKAGE)
+  found = [os.path.join(root, n) for n in ("train.py", "eval.py")]
+  for folder in ("pconvgan", "bench", "examples", "tools", "experiments"):
+    for dirpath, _, names in os.walk(os.path.join(root, folder)):
+      found += [os.path.join(dirpath, n) for n in names if n.endswith(".py")]
+  return sorted(found)
+
+
+@pytest.mark.parametrize("path", _scripts(),
+                         ids=lambda p: os.path.relpath(p, os.path.dirname(PACKAGE)))
+def test_docstrings_keep_their_shell_line_continuations(path):
+  """A backslash at the end of a line in a non-raw docstring joins the two
+  lines: --help would print an example command as one collapsed line."""
+  import ast  # pylint: disable=import-outside-toplevel
+  with open(path) as f:
+    source = f.read()
+  for node in ast.walk(ast.parse(source)):
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+      text = ast.get_source_segment(source, node) or ""
+      assert not ("\\\n" in text and "\\\n" not in node.value), (
+          f"{path}:{node.lineno}: a string whose source ends a line in a "
+          "backslash loses it; make it raw (r\"\"\"...)")

@@ -243,3 +243,14 @@ def test_mask_command_mistakes_are_one_line(args, message, tmp_path, capsys):
     masks.main(argv)
   err = capsys.readouterr().err.strip().splitlines()
   assert message in err[-1] and "Traceback" not in "".join(err)
+
+
+def test_coverage_warning_rounds_down_and_only_past_half():
+  hole = np.zeros((10, 100), bool)
+  hole.flat[:996] = True  # 99.6% hole: not "100%", some pixels are known
+  assert masks.coverage_warning(hole).startswith("covers 99% of the image")
+  hole[:] = False
+  hole.flat[:500] = True  # exactly half: not most of the image
+  assert masks.coverage_warning(hole) is None
+  hole.flat[500] = True
+  assert masks.coverage_warning(hole).startswith("covers 50%")

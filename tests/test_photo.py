@@ -1,5 +1,7 @@
 """Photographs as people have them: orientation, alpha, profile, quality, 16 bits."""
 
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -121,9 +123,12 @@ def test_eight_bit_greyscale_stays_greyscale(tmp_path, suffix, mode):
       np.testing.assert_array_equal(levels[16:], grey[16:])
 
 
-def test_unknown_output_extension_is_refused(tmp_path):
-  with pytest.raises(ValueError, match="cannot tell the image format"):
-    photo.write(str(tmp_path / "out.xyz"), np.zeros((4, 4, 3), np.float32))
+@pytest.mark.parametrize("name", ["out.xyz", "out.gif", "out"])
+def test_unknown_output_extension_is_refused(tmp_path, name):
+  with pytest.raises(ValueError, match="end it in one of .png, .jpg, .jpeg, "
+                     ".webp, .tif, .tiff, .bmp"):
+    photo.write(str(tmp_path / name), np.zeros((4, 4, 3), np.float32))
+  assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))

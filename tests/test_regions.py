@@ -126,6 +126,20 @@ def test_bad_input_is_refused_with_a_clear_error(variables):
   np.testing.assert_array_equal(same, image)
 
 
+def test_an_inverted_mask_is_warned_of_and_still_filled(variables):
+  image = photo(64, 64)
+  hole = np.ones((64, 64), bool)
+  hole[20:40, 20:40] = False  # a known square: most likely an inverted mask
+  with pytest.warns(regions.MaskCoverageWarning,
+                    match=r"the hole covers 90% of the image: is it inverted"):
+    out = regions.inpaint_image(variables, image, hole, config=CFG)
+  np.testing.assert_array_equal(out[~hole], image[~hole])
+  hole = ~hole  # the mask the user meant: no warning
+  with warnings.catch_warnings():
+    warnings.simplefilter("error", regions.MaskCoverageWarning)
+    regions.inpaint_image(variables, image, hole, config=CFG)
+
+
 def test_new_image_sizes_reuse_compiled_shapes(variables):
   """Crops are padded to bucketed sizes: photographs of other sizes whose
   hole crops fall in the same buckets compile nothing new."""
