@@ -2,7 +2,8 @@
 
 Debian packages (``ar`` archives of tar files) and their machine-readable
 copyright files, Qt resource bundles (``.rcc``, gcompris-qt-data) with the
-credit files beside their images, and jigzo's puzzle sheets (``.pzl``).
+credit files beside their images, jigzo's puzzle sheets (``.pzl``) and
+Enlightenment's Eet wallpapers (``.edj``).
 Each reader takes bytes and returns bytes or text; none touches the network.
 """
 
@@ -17,6 +18,9 @@ import struct
 import tarfile
 import zlib
 from typing import Iterable
+
+from PIL import Image
+
 
 # ---------------------------------------------------------------- Debian
 
@@ -271,6 +275,33 @@ def pzl_photo(data: bytes) -> tuple[bytes, tuple[int, int, int, int]]:
   if match is None:
     raise ValueError("the jigzo puzzle's map has no 'image' line")
   return jpegs[0], tuple(int(v) for v in match.groups())
+
+
+# ---------------------------------------------------------------- Eet .edj
+
+EET_MAGIC = b"\x1e\xe7\x0f\x42"  # Enlightenment's Eet file format
+
+
+def edj_photo(data: bytes) -> bytes:
+  """The largest JPEG stored in an Eet file (an Enlightenment ``.edj``
+  wallpaper keeps its photograph as plain JPEG entries at several sizes),
+  from its start of image on: decoders stop at its end."""
+  if not data.startswith(EET_MAGIC):
+    raise ValueError("not an Eet file (no 1ee70f42 header)")
+  best, best_area = None, 0
+  for match in re.finditer(b"\xff\xd8\xff", data):
+    try:
+      with Image.open(io.BytesIO(data[match.start():])) as image:
+        if image.format != "JPEG":
+          continue
+        area = image.size[0] * image.size[1]
+    except (OSError, ValueError, SyntaxError):
+      continue  # the bytes of a compressed entry, not a JPEG
+    if area > best_area:
+      best, best_area = match.start(), area
+  if best is None:
+    raise ValueError("the Eet file holds no JPEG image")
+  return data[best:]
 
 
 def stem(path: str) -> str:

@@ -6,7 +6,9 @@ assembles the photographs that ``configs/photos.py`` trains on: real
 photographs (no drawings, renders or abstract art) from Debian packages
 (downloaded with ``apt-get download``, or taken from ``--debs DIR``) and from
 Python packages installed here (scikit-image, scikit-learn, matplotlib); the
-list is ``pconvgan.corpus_photos.PHOTOS``. It writes
+list is ``pconvgan.corpus_photos.PHOTOS``. ``--large`` adds
+``LARGE_PHOTOS`` (enlightenment-data's wallpapers, a 400 MB download), as
+training photographs only. It writes
 
 - ``train/``: the training photographs, pre-scaled so that the shorter side is
   at most ``--max-short`` pixels (JPEG, quality 95): cheap to decode;
@@ -43,7 +45,7 @@ from PIL import Image
 from pconvgan import archives
 from pconvgan.archives import (copyright_stanzas, deb_files, deb_members,  # noqa: F401
                                deb_version, licence_of)
-from pconvgan.corpus_photos import PHOTOS, RESERVED, Photo  # noqa: F401
+from pconvgan.corpus_photos import LARGE_PHOTOS, PHOTOS, RESERVED, Photo  # noqa: F401
 
 # Crops of the held-out photographs: (shorter side, rows, columns) of a grid.
 TEST_SCALES = ((256, 2, 4), (512, 2, 4))
@@ -156,6 +158,8 @@ def _photo_image(photo: Photo, data: bytes, rcc: dict | None) -> Image.Image:
   if photo.container == "pzl":
     data, (left, top, width, height) = archives.pzl_photo(data)
     crop = (left, top, left + width, top + height)
+  if photo.container == "edj":
+    data = archives.edj_photo(data)
   image = Image.open(io.BytesIO(data))
   image.load()
   return image.crop(crop) if crop else image
@@ -304,12 +308,17 @@ def main(argv: Sequence[str] | None = None) -> None:
                       "(default: download them into OUT/.debs with apt-get)")
   parser.add_argument("--max-short", type=int, default=768,
                       help="largest shorter side of the written photographs")
+  parser.add_argument("--large", action="store_true",
+                      help=f"also the {len(LARGE_PHOTOS)} photographs of "
+                      "enlightenment-data (a 400 MB download; training "
+                      "photographs only: the held-out set stays the same)")
   args = parser.parse_args(argv)
   if args.max_short < 256:
     parser.error(f"--max-short must be >= 256, got {args.max_short}")
   try:
-    build(os.path.expanduser(args.out), debs=os.path.expanduser(args.debs),
-          max_short=args.max_short)
+    build(os.path.expanduser(args.out),
+          PHOTOS + LARGE_PHOTOS if args.large else PHOTOS,
+          debs=os.path.expanduser(args.debs), max_short=args.max_short)
   except (ValueError, FileNotFoundError, subprocess.CalledProcessError) as e:
     print(f"pconvgan.corpus: error: {e}", file=sys.stderr)
     sys.exit(1)

@@ -28,8 +28,9 @@ class Photo:
     archive, e.g. 'usr/share/backgrounds/x.jpg'; Python: relative to the
     module named by ``module``).
   member: for photographs inside a container file (a Qt resource bundle
-    '.rcc' or a jigzo puzzle '.pzl' at ``path``), the resource's path in it
-    ('.rcc') or '' ('.pzl': the puzzle's one photograph).
+    '.rcc', a jigzo puzzle '.pzl' or an Enlightenment wallpaper '.edj' at
+    ``path``), the resource's path in it ('.rcc') or '' ('.pzl', '.edj':
+    the file's one photograph).
   held_out: True for the photographs kept for evaluation.
   content: what it shows (animal, building, landscape, object, people,
     plant, texture, underwater), to spread the held-out set.
@@ -48,8 +49,9 @@ class Photo:
 
   @property
   def container(self) -> str:
-    """'rcc', 'pzl' or '' (a plain image file)."""
-    return {".rcc": "rcc", ".pzl": "pzl"}.get(self.path[-4:], "")
+    """'rcc', 'pzl', 'edj' or '' (a plain image file)."""
+    return {".rcc": "rcc", ".pzl": "pzl", ".edj": "edj"}.get(self.path[-4:],
+                                                             "")
 
   @property
   def name(self) -> str:
@@ -246,3 +248,22 @@ PHOTOS: tuple[Photo, ...] = tuple(
            ("external/wesaturate/500px/u76c0g_bliznaca_srgb8.png", "plant",
             False))]
 )
+
+# Optional (python -m pconvgan.corpus --large): Enlightenment's wallpapers,
+# 14 photographs at 3840x2160 in a 400 MB package. Training photographs
+# only, so that the held-out set is the same with them or without. Dropped
+# after looking at every wallpaper: Dunes, Flat-Fan, Sunset-Hills and the
+# Squiggles (drawings), Paper-Flower (paper cut-out), Flat-Stone-Pattern (a
+# flat dark pattern).
+LARGE_PHOTOS: tuple[Photo, ...] = tuple(
+    Photo("enlightenment-data",
+          f"usr/share/enlightenment/data/backgrounds/{name}.edj",
+          content=content)
+    for name, content in (
+        ("Bamboo", "plant"), ("Foggy-Trees", "landscape"),
+        ("God-Rays", "landscape"), ("Green-Maple", "plant"),
+        ("Lichen-Branches", "plant"), ("Mountain", "landscape"),
+        ("Peaks", "landscape"), ("Red-Maple", "plant"),
+        ("Sea-of-Lanterns", "object"), ("Snow-Trees", "landscape"),
+        ("Spruce-Needles", "plant"), ("Sunset-Clouds", "landscape"),
+        ("White-Flower", "plant"), ("Yellow-Flower", "plant")))

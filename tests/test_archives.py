@@ -171,6 +171,40 @@ def test_pzl_photo_returns_the_sheet_and_the_photo_box():
     archives.pzl_photo(b"GIF89a")
 
 
+def make_edj(*jpegs: bytes) -> bytes:
+  """An Eet file's shape: its magic, a directory, then entries (a
+  compressed one holding a stray JPEG start marker too)."""
+  out = archives.EET_MAGIC + struct.pack(">2i", len(jpegs) + 1, 0)
+  out += zlib.compress(b"\xff\xd8\xff" + bytes(range(256)) * 8)
+  for data in jpegs:
+    out += b"images/" + str(len(data)).encode() + data
+  return out
+
+
+def test_edj_photo_is_the_largest_jpeg_in_the_file():
+  small, large, mid = jpeg((64, 48), 0), jpeg((320, 200), 1), jpeg((160, 90), 2)
+  data = archives.edj_photo(make_edj(small, large, mid))
+  with Image.open(io.BytesIO(data)) as image:
+    assert image.size == (320, 200)
+    np.testing.assert_array_equal(
+        np.asarray(image), np.asarray(Image.open(io.BytesIO(large))))
+  with pytest.raises(ValueError, match="not an Eet file"):
+    archives.edj_photo(large)
+  with pytest.raises(ValueError, match="no JPEG"):
+    archives.edj_photo(archives.EET_MAGIC + b"\xff\xd8\xff nothing")
+
+
+def test_large_photographs_are_training_photographs_of_wallpapers():
+  """--large adds photographs to train on, never to the held-out set, and
+  none from a reserved package or named like a default one."""
+  assert len(corpus.LARGE_PHOTOS) == 14
+  assert not any(p.held_out for p in corpus.LARGE_PHOTOS)
+  assert all(p.container == "edj" for p in corpus.LARGE_PHOTOS)
+  assert not {p.package for p in corpus.LARGE_PHOTOS} & set(corpus.RESERVED)
+  assert not ({p.name for p in corpus.LARGE_PHOTOS}
+              & {p.name for p in corpus.PHOTOS})
+
+
 COPYRIGHT = """Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 
 Files: *
@@ -207,17 +241,25 @@ def test_build_from_bundles_and_puzzles(tmp_path):
       "usr/share/puzzles/bike.pzl": make_pzl(buffer.getvalue(),
                                              (0, 0, 200, 150)),
       "usr/share/doc/puzzle-data/copyright": COPYRIGHT.encode()})
+  make_deb(debs / "wall-data_1_all.deb", "wall-data", {
+      "usr/share/walls/trees.edj": make_edj(jpeg((96, 64), 4),
+                                            jpeg((300, 260), 5)),
+      "usr/share/doc/wall-data/copyright": COPYRIGHT.encode()})
   member = "g/src/activities/zoo/resource/"
   photos = [
       corpus.Photo("game-data", "usr/share/game/rcc/zoo.rcc",
                    member=member + "cheetah.webp", content="animal"),
       corpus.Photo("game-data", "usr/share/game/rcc/zoo.rcc",
                    member=member + "wonders/colosseum.webp", held_out=True),
-      corpus.Photo("puzzle-data", "usr/share/puzzles/bike.pzl")]
+      corpus.Photo("puzzle-data", "usr/share/puzzles/bike.pzl"),
+      corpus.Photo("wall-data", "usr/share/walls/trees.edj")]
   out = tmp_path / "corpus"
   manifest = corpus.build(str(out), photos, debs=str(debs), max_short=256,
                           log=lambda *_: None)
-  cheetah, colosseum, bike = manifest["photos"]
+  cheetah, colosseum, bike, trees = manifest["photos"]
+  # The wallpaper's largest JPEG, scaled to a shorter side of 256.
+  assert trees["size"] == [300, 260] and trees["licence"] == "GPL-2+"
+  assert Image.open(out / "train" / "wall-data__trees.jpg").size == (295, 256)
   assert cheetah["name"] == "game-data__zoo__cheetah"
   assert (cheetah["licence"], cheetah["copyright"]) == ("CC-BY-SA-4.0",
                                                         "Charles J. Sharp")

@@ -147,3 +147,12 @@ def test_the_default_image_size_is_the_paper_s_128():
       jax.random.key(0), (128, 128)))
   assert jax.tree.map(lambda x: x.shape, default) == jax.tree.map(
       lambda x: x.shape, paper)
+
+
+@pytest.mark.parametrize("width", [0.0, -0.5])
+def test_a_width_that_is_not_positive_is_refused(width):
+  with pytest.raises(ValueError, match=f"width must be > 0, got {width}"):
+    pconvgan.discriminator.DiscriminatorConfig(width=width)
+  # Any positive width, below 1 or above, is a width.
+  for ok in (0.01, 0.5, 2.0):
+    assert pconvgan.discriminator.DiscriminatorConfig(width=ok).width == ok
