@@ -15,10 +15,12 @@ Images are float32 NHWC in [0, 1] with H and W multiples of 32; masks are
 pytrees and work under jax.jit, jax.vmap and jax.grad.
 """
 
+from pconvgan.checks import MaskCoverageWarning
 from pconvgan.discriminator import DiscriminatorConfig
 from pconvgan.discriminator import apply_discriminator
 from pconvgan.discriminator import init_discriminator
 from pconvgan.generator import GeneratorConfig
+from pconvgan.generator import UnreachedHoleWarning
 from pconvgan.generator import apply_generator
 from pconvgan.generator import count_params
 from pconvgan.generator import init_generator
@@ -32,7 +34,8 @@ apply = apply_generator
 __version__ = "0.1.0"
 
 __all__ = [
-    "DiscriminatorConfig", "GeneratorConfig", "apply", "apply_discriminator",
+    "DiscriminatorConfig", "GeneratorConfig", "MaskCoverageWarning",
+    "UnreachedHoleWarning", "apply", "apply_discriminator",
     "apply_generator", "count_params", "init", "init_discriminator",
     "init_generator", "inpaint", "inpaint_image", "pretrained",
 ]

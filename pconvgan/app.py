@@ -42,6 +42,7 @@ import numpy as np
 from PIL import Image
 from PIL import ImageOps
 
+from pconvgan import checks
 from pconvgan import dihedral
 from pconvgan import inpaint_photos
 from pconvgan import masks
@@ -224,7 +225,7 @@ def run_job(job: Job, variables: dict, config: Any, model_name: str) -> None:
           "the mask covers the whole photograph" + (
               f" once grown by {grow} px (dilate): grow it less" if grow
               else ": there is nothing to fill from"))
-    coverage = masks.coverage_warning(hole)
+    coverage = checks.coverage_warning(hole)
     if coverage:
       warnings.append(f"the hole {coverage}")
     job.stage = "inpainting"

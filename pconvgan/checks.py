@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, Mapping
 
 import jax
@@ -10,7 +11,9 @@ import jax.numpy as jnp
 import numpy as np
 
 MULTIPLE = 32  # the generator downsamples five times by 2
-RANGE_SLACK = 1e-3  # known pixels this far outside [0, 1] are refused
+# Known values up to this far outside [0, 1] are taken (a resampling filter's
+# overshoot); farther ones are refused (8-bit levels, [-1, 1] images).
+RANGE_SLACK = 0.05
 
 
 def check_image(image: jax.Array, name: str = "image",
@@ -52,7 +55,7 @@ def check_mask(mask: jax.Array, image: jax.Array) -> None:
 
 def check_range(image, known=None, name: str = "image") -> None:
   """Raises ValueError if a concrete (not traced) float image has values
-  outside [0, 1] at known pixels (``known``: a mask broadcastable to it, 1 =
+  farther than RANGE_SLACK outside [0, 1] at known pixels (``known``: a mask broadcastable to it, 1 =
   known; None: every pixel), e.g. 8-bit levels in a float array. What is
   under a hole is never read; traced values (under jax.jit) are not checked.
   NumPy images are checked with NumPy: no copy of a large photograph."""
@@ -69,9 +72,11 @@ def check_range(image, known=None, name: str = "image") -> None:
   low = float(xp.min(xp.where(where, image, xp.inf)))
   high = float(xp.max(xp.where(where, image, -xp.inf)))
   if low < -RANGE_SLACK or high > 1 + RANGE_SLACK:
-    hint = ("; divide 8-bit levels by 255" if high > 1.5 else "")
-    raise ValueError(f"{name} values must be in [0, 1], got {low:g} to "
-                     f"{high:g}{hint}")
+    hint = ("divide 8-bit levels by 255" if high > 1.5 else
+            "map [-1, 1] images with (image + 1) / 2" if low < -0.5 else
+            "clip with np.clip(image, 0, 1)")
+    raise ValueError(f"{name} values must be in [0, 1] (up to {RANGE_SLACK:g} "
+                     f"outside is taken), got {low:g} to {high:g}; {hint}")
 
 
 def check_hole(hole, image_shape: tuple) -> None:
@@ -90,6 +95,26 @@ def check_hole(hole, image_shape: tuple) -> None:
     got = (f"{shape[1]}x{shape[0]}" if len(shape) == 2 else f"shape {shape}")
     raise ValueError(f"hole must be (H, W) = the image's {want} (WxH), got "
                      f"{got}")
+
+
+# A hole fraction above this is warned of: most masks mark a small part.
+MOST_HOLE = 0.5
+FILE_RULE = "(white = the part to fill)"  # mask files' convention
+
+
+def coverage_warning(hole, rule: str = FILE_RULE) -> str | None:
+  """A warning for a hole (bool, True = hole) covering most of the image
+  (an inverted mask?); ``rule``: the mask convention to remind of."""
+  fraction = float(np.mean(hole))
+  if fraction > MOST_HOLE:
+    # Rounded down: a mask that leaves pixels known never reads as 100%.
+    return (f"covers {math.floor(fraction * 100)}% of the image: is it "
+            f"inverted? {rule}")
+  return None
+
+
+class MaskCoverageWarning(UserWarning):
+  """The hole covers most of the image: an inverted mask?"""
 
 
 def as_batch(x: jax.Array) -> tuple[jax.Array, bool]:

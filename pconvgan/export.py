@@ -9,22 +9,24 @@ step folder or weights file (default: the shipped model).
 
 The two programs are one pass of the network: (image (B, H, W, 3) float32
 in [0, 1], mask (B, H, W, 1), 1 = known, binarised at 0.5) -> (filled,
-too_deep), with the weights inside and B, H, W symbolic (H and W multiples
-of 32). ``filled`` is the composite (known pixels exact, the generator's
-output in the holes); ``too_deep`` (B,) int32 counts each image's hole
-pixels farther than ``regions.DEPTH`` pixels (in rows or columns) from
-every known pixel, deeper than one pass fills well. Such an image is
-refused: its hole pixels are NaN, never a blotchy fill that looks like an
-answer (``pconvgan.inpaint_image`` fills holes of any size). An image
-whose known pixels lie outside [0, 1] (8-bit levels, say) is refused too:
-all its pixels are NaN. A ``.jaxexport`` file runs with JAX alone, without pconvgan::
+too_deep, out_of_range), with the weights inside and B, H, W symbolic (H
+and W multiples of 32). ``filled`` is the composite (known pixels exact,
+the generator's output in the holes); ``too_deep`` (B,) int32 counts each
+image's hole pixels farther than ``regions.DEPTH`` pixels (in rows or
+columns) from every known pixel, deeper than one pass fills well. Such an
+image is refused: its hole pixels are NaN, never a blotchy fill that looks
+like an answer (``pconvgan.inpaint_image`` fills holes of any size).
+``out_of_range`` (B,) int32 counts each image's known values farther than
+``checks.RANGE_SLACK`` outside [0, 1] (8-bit levels, say), as
+``pconvgan.inpaint`` refuses them; such an image is all NaN. A
+``.jaxexport`` file runs with JAX alone, without pconvgan::
 
     from jax import export
     program = export.deserialize(open("inpaint.jaxexport", "rb").read())
-    filled, too_deep = program.call(image, mask)
+    filled, too_deep, out_of_range = program.call(image, mask)
 
 An ``.onnx`` file runs in onnxruntime (inputs 'image' and 'mask', outputs
-'filled' and 'too_deep').
+'filled', 'too_deep' and 'out_of_range').
 """
 
 from __future__ import annotations
@@ -66,8 +68,9 @@ def too_deep(known: jax.Array, depth: int = regions.DEPTH) -> jax.Array:
 
 def inpaint_function(variables: dict, config: Any = None
                      ) -> Callable[[jax.Array, jax.Array],
-                                   tuple[jax.Array, jax.Array]]:
-  """``(image, mask) -> (filled, too_deep)`` with ``variables`` closed over:
+                                   tuple[jax.Array, jax.Array, jax.Array]]:
+  """``(image, mask) -> (filled, too_deep, out_of_range)`` with
+  ``variables`` closed over:
   the function that the programs hold (no shape checks, so that it traces
   with symbolic sizes; float32 inputs). Images with too deep a hole get NaN
   in their hole pixels, images out of range in all (see the module's
@@ -83,8 +86,9 @@ def inpaint_function(variables: dict, config: Any = None
     refused = (deep > 0)[:, None, None, None] & (known < 0.5)
     outside = (known > 0.5) & ((image < -checks.RANGE_SLACK)
                                | (image > 1 + checks.RANGE_SLACK))
-    out_of_range = jnp.any(outside, axis=(1, 2, 3))[:, None, None, None]
-    return jnp.where(refused | out_of_range, jnp.nan, filled), deep
+    outside = jnp.sum(outside.astype(jnp.int32), axis=(1, 2, 3))
+    refused |= (outside > 0)[:, None, None, None]
+    return jnp.where(refused, jnp.nan, filled), deep, outside
   return inpaint
 
 
@@ -104,8 +108,9 @@ def export_program(variables: dict, config: Any = None,
 
 
 def load_program(path: str) -> Callable[[jax.Array, jax.Array],
-                                        tuple[jax.Array, jax.Array]]:
-  """A ``.jaxexport`` file as ``(image, mask) -> (filled, too_deep)``."""
+                                        tuple[jax.Array, jax.Array, jax.Array]]:
+  """A ``.jaxexport`` file as ``(image, mask) -> (filled, too_deep,
+  out_of_range)``."""
   with open(path, "rb") as f:
     exported = jax_export.deserialize(bytearray(f.read()))
   return exported.call
@@ -132,7 +137,7 @@ def export_onnx(variables: dict, config: Any = None):
           "'pip install --no-deps jax2onnx'") from None
     return to_onnx(inpaint_function(variables, config),
                    list(_symbolic_inputs()), input_names=["image", "mask"],
-                   output_names=["filled", "too_deep"])
+                   output_names=["filled", "too_deep", "out_of_range"])
   finally:
     for log, level in zip(quiet, levels):
       log.setLevel(level)

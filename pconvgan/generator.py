@@ -32,6 +32,7 @@ from typing import Any, Mapping
 import jax
 import jax.numpy as jnp
 from jax import lax
+import numpy as np
 
 from pconvgan import checks
 from pconvgan import conv
@@ -269,11 +270,19 @@ def inpaint(variables: dict, image: jax.Array, mask: jax.Array, *,
   One pass of the network: a hole pixel farther from every known pixel than
   the U-Net reaches (``reached``) gets a constant, not a fill. With concrete
   inputs (not under jax.jit) that is warned of (UnreachedHoleWarning);
-  ``pconvgan.inpaint_image`` fills holes of any size."""
+  ``pconvgan.inpaint_image`` fills holes of any size. So is a hole over
+  most of an image (MaskCoverageWarning: an inverted mask?)."""
   out = composite(apply_generator(variables, image, mask, config=config,
                                   ensemble=ensemble), image, mask)
   if not isinstance(mask, jax.core.Tracer):
     known = jnp.asarray(mask) > 0.5
+    holes = ~np.asarray(known).reshape(-1, *known.shape[-3:])
+    worst = holes[int(np.argmax(holes.mean(axis=(1, 2, 3))))]
+    coverage = checks.coverage_warning(worst, "(mask: 1 = known pixel, "
+                                       "0 = hole)")
+    if coverage:
+      warnings.warn(f"the hole {coverage}", checks.MaskCoverageWarning,
+                    stacklevel=2)
     unreached = int(jnp.sum(~known & (reached(jnp.asarray(mask)) < 0.5)))
     if unreached:
       warnings.warn(

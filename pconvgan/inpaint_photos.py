@@ -40,6 +40,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
+from pconvgan import checks
 from pconvgan import data
 from pconvgan import dihedral
 from pconvgan import files
@@ -282,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
       if problem:
         warnings.append(f"mask {mask_path} {problem} at threshold "
                         f"{args.threshold}; {masks.RULE}")
-      coverage = masks.coverage_warning(hole)
+      coverage = checks.coverage_warning(hole)
       if coverage:
         warnings.append(f"mask {mask_path} {coverage}")
       for line in warnings:

@@ -268,21 +268,6 @@ def hole_problem(hole: np.ndarray) -> str | None:
   return None
 
 
-# A hole fraction above this is warned of: most masks mark a small part.
-MOST = 0.5
-
-
-def coverage_warning(hole: np.ndarray) -> str | None:
-  """A warning for a hole covering most of the image (an inverted mask?)."""
-  fraction = float(hole.mean())
-  if fraction > MOST:
-    # Rounded down: a mask that leaves pixels known never reads as 100%.
-    return (f"covers {math.floor(fraction * 100)}% of the image: is it "
-            "inverted? "
-            "(white = the part to fill)")
-  return None
-
-
 def dilate(hole: np.ndarray, pixels: int) -> np.ndarray:
   """``hole`` grown by ``pixels`` in every direction (a disc): covers the
   edges and shadows of what a mask marks."""

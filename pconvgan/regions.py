@@ -30,7 +30,6 @@ from scipy import ndimage
 from pconvgan import checks
 from pconvgan import dihedral
 from pconvgan import generator
-from pconvgan import masks
 
 # Depth (distance of a hole pixel from the nearest known one, in model
 # pixels) filled at each scale: inside what the U-Net reaches from every
@@ -180,8 +179,7 @@ def checked_photo(image, hole) -> tuple[np.ndarray, np.ndarray]:
   return np.asarray(image, np.float32), hole
 
 
-class MaskCoverageWarning(UserWarning):
-  """The hole covers most of the image: an inverted mask?"""
+MaskCoverageWarning = checks.MaskCoverageWarning
 
 
 def inpaint_image(variables: dict, image: np.ndarray, hole: np.ndarray, *,
@@ -205,7 +203,7 @@ def inpaint_image(variables: dict, image: np.ndarray, hole: np.ndarray, *,
   inverted mask?) is warned of (MaskCoverageWarning).
   """
   image, hole = checked_photo(image, hole)
-  coverage = masks.coverage_warning(hole)
+  coverage = checks.coverage_warning(hole, "(True = hole)")
   if coverage and not hole.all():
     warnings.warn(f"the hole {coverage}", MaskCoverageWarning, stacklevel=2)
   return fill_holes(variables, image, hole, config=config, depth=depth,

@@ -93,6 +93,10 @@ def test_wrong_image_size_is_refused():
                      r"input \(1, 96, 64, 3\) flattens to 192 features, the "
                      "fully connected layer takes 128"):
     pconvgan.apply_discriminator(params, jnp.zeros((1, 96, 64, 3)))
+  # Smaller than made for: refused the same way (32x64 to 1x2, 64 features).
+  with pytest.raises(ValueError, match=r"input \(1, 32, 64, 3\) flattens to "
+                     "64 features, the fully connected layer takes 128"):
+    pconvgan.apply_discriminator(params, jnp.zeros((1, 32, 64, 3)))
   with pytest.raises(ValueError, match="multiples of 32"):
     pconvgan.init_discriminator(jax.random.key(0), (100, 64))
   with pytest.raises(ValueError, match="multiples of 32, got 33x64"):
@@ -156,3 +160,13 @@ def test_a_width_that_is_not_positive_is_refused(width):
   # Any positive width, below 1 or above, is a width.
   for ok in (0.01, 0.5, 2.0):
     assert pconvgan.discriminator.DiscriminatorConfig(width=ok).width == ok
+
+
+def test_a_tiny_width_keeps_one_filter_per_convolution():
+  params = pconvgan.init_discriminator(jax.random.key(0), (64, 64),
+                                       {"width": 0.001, "fc_features": 4})
+  for name in ("global", "local_left", "local_right"):
+    assert [c["kernel"].shape[-1] for c in params[name]["convs"]] == [1] * len(
+        params[name]["convs"])
+  logits = pconvgan.apply_discriminator(params, jnp.ones((2, 64, 64, 3)))
+  assert logits.shape == (2,) and bool(jnp.all(jnp.isfinite(logits)))

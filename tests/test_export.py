@@ -53,7 +53,7 @@ def test_program_runs_with_jax_alone_at_any_size(variables, tmp_path):
       deep = np.ones((2, 128, 96, 1), np.float32)
       deep[0, 10:70, 20:80] = 0  # 60 x 60: its centre is 30 px from the rest
       deep[1, 10:58, 20:68] = 0  # 48 x 48: every pixel within 24
-      filled, too_deep = program.call(np.full((2, 128, 96, 3), 0.5, np.float32), deep)
+      filled, too_deep, _ = program.call(np.full((2, 128, 96, 3), 0.5, np.float32), deep)
       out["deep_filled"], out["too_deep"] = np.asarray(filled), np.asarray(too_deep)
       np.savez({str(tmp_path / 'out.npz')!r}, **out)
       assert not any(m.startswith("pconvgan") for m in sys.modules), "pconvgan imported"
@@ -97,21 +97,24 @@ def test_onnx_model_matches_the_library_at_any_size(variables, tmp_path):
   assert [i.name for i in session.get_inputs()] == ["image", "mask"]
   for i, size in enumerate([(2, 64, 96), (1, 32, 32)]):
     image, mask = inputs(*size, seed=i)
-    got, deep = session.run(None, {"image": image, "mask": mask})
+    got, deep, outside = session.run(None, {"image": image, "mask": mask})
     want = pconvgan.inpaint(variables, image, mask, config=cfg)
     np.testing.assert_allclose(got, want, atol=2e-6)
     np.testing.assert_array_equal(deep, np.zeros(size[0]))
-  assert [o.name for o in session.get_outputs()] == ["filled", "too_deep"]
+    np.testing.assert_array_equal(outside, np.zeros(size[0]))
+  assert [o.name for o in session.get_outputs()] == ["filled", "too_deep",
+                                                     "out_of_range"]
   mask = np.ones((1, 96, 96, 1), np.float32)
   mask[0, 20:80, 10:70] = 0
-  got, deep = session.run(None, {"image": np.zeros((1, 96, 96, 3), np.float32),
+  got, deep, _ = session.run(None, {"image": np.zeros((1, 96, 96, 3), np.float32),
                                  "mask": mask})
   np.testing.assert_array_equal(deep, [(60 - 2 * 24) ** 2])
   assert np.isnan(got[0, 20:80, 10:70]).all() and not np.isnan(got[0, :20]).any()
   image, mask = inputs(2, 64, 64)
   image[0] *= 255  # 8-bit levels: that image refused, all NaN
-  got, _ = session.run(None, {"image": image, "mask": mask})
+  got, _, outside = session.run(None, {"image": image, "mask": mask})
   assert np.isnan(got[0]).all() and not np.isnan(got[1]).any()
+  assert outside[0] > 0 and outside[1] == 0
 
 
 def test_weights_file_to_float16_keeps_its_meta(tmp_path, capsys):
@@ -184,18 +187,27 @@ def test_too_deep_counts_what_a_numpy_loop_counts():
   np.testing.assert_array_equal(export.too_deep(known, depth), want)
 
 
-def test_an_image_out_of_range_is_refused_all_nan(variables):
-  """The program cannot raise: 8-bit levels (or any known pixel outside
-  [0, 1]) make every pixel of that image NaN, and only of that one."""
+def test_an_image_out_of_range_is_counted_and_refused_all_nan(variables):
+  """The program cannot raise: known values farther than checks.RANGE_SLACK
+  outside [0, 1] (8-bit levels, say) are counted in ``out_of_range`` and
+  make every pixel of that image NaN, and only of that one; as
+  pconvgan.inpaint, a resampling filter's overshoot is taken."""
   fn = export.inpaint_function(variables, CFG)
-  image, mask = inputs(3, 64, 64)
+  image, mask = inputs(4, 64, 64)
   image[0] *= 255  # 8-bit levels
-  image[1, 0, 0, 0] = 1.01  # one known pixel just out of range
+  image[1, 0, 0, 0] = 1.06  # one known value out of range
   image[2, 20, 10] = 7.0  # under the hole: never read, not refused
   assert mask[2, 20, 10, 0] == 0
-  filled, _ = fn(image, mask)
-  filled = np.asarray(filled)
+  image[3, 0, 0] = (-0.04, 1.04, 0.5)  # overshoot within the slack
+  filled, too_deep, out_of_range = (np.asarray(a) for a in fn(image, mask))
   assert np.isnan(filled[0]).all() and np.isnan(filled[1]).all()
-  assert not np.isnan(filled[2]).any()
-  image[1, 0, 0, 0] = 1.0005  # within the slack that check_range allows
-  assert not np.isnan(np.asarray(fn(image, mask)[0])[1]).any()
+  assert not np.isnan(filled[2:]).any()
+  known = np.broadcast_to(mask[0] > 0.5, image[0].shape)
+  assert out_of_range[0] == np.sum(known & (image[0] > 1.05))
+  np.testing.assert_array_equal(out_of_range[1:], [1, 0, 0])
+  np.testing.assert_array_equal(too_deep, [0, 0, 0, 0])
+  for value in (-0.06, 1.06):  # the same tolerance as check_range
+    image[3, 0, 0, 0] = value
+    assert np.asarray(fn(image, mask)[2])[3] == 1
+    with pytest.raises(ValueError, match="values must be in"):
+      pconvgan.inpaint(variables, image[3:], mask[3:], config=CFG)

@@ -1,5 +1,7 @@
 """The Table 1 generator: shapes, parameter counts, hole invariance, errors."""
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -175,10 +177,38 @@ def test_bad_mask_and_dtype_are_refused():
   for fn in (pconvgan.apply, pconvgan.inpaint):
     with pytest.raises(ValueError, match="got 200 to 200; divide 8-bit"):
       fn(variables, levels, jnp.ones((1, 32, 32, 1)))
-  with pytest.raises(ValueError, match=r"in \[0, 1\], got -0.5"):
+  with pytest.raises(ValueError, match=r"in \[0, 1\] \(up to 0.05 outside is "
+                     r"taken\), got -0.5 to -0.5; clip with np.clip"):
     pconvgan.apply(variables, image - 0.5, jnp.ones((1, 32, 32, 1)))
+  with pytest.raises(ValueError, match=r"got -1 to 1; map \[-1, 1\] images"):
+    pconvgan.apply(variables, image.at[0, 0].set(1.0) - image.at[0, 1].set(1.0),
+                   jnp.ones((1, 32, 32, 1)))
+  # A resampling filter's overshoot (within 0.05) is taken; farther is not.
+  overshoot = image.at[0, 0, 0].set(-0.049).at[0, 0, 1].set(1.049)
+  assert pconvgan.apply(variables, overshoot, jnp.ones((1, 32, 32, 1)),
+                        config=TINY).shape == image.shape
+  with pytest.raises(ValueError, match="got 0 to 1.051"):
+    pconvgan.apply(variables, image.at[0, 0, 0].set(1.051),
+                   jnp.ones((1, 32, 32, 1)), config=TINY)
   jitted = jax.jit(lambda v, x, m: pconvgan.apply(v, x, m, config=TINY))
   assert jitted(variables, levels, jnp.ones((1, 32, 32, 1))).shape == image.shape
+  # An inverted mask (1 = hole): filled, and warned of.
+  inverted = np.zeros((2, 32, 32, 1), np.float32)
+  inverted[1, 4:28, 4:28] = 1.0  # the second image: 44% known
+  with pytest.warns(pconvgan.MaskCoverageWarning,
+                    match=r"the hole covers 100% of the image: is it "
+                    r"inverted\? \(mask: 1 = known pixel, 0 = hole\)"):
+    pconvgan.inpaint(variables, jnp.zeros((2, 32, 32, 3)), inverted,
+                     config=TINY)
+  inverted[0, 10:12, 10:12] = 1.0  # the worst image: 99.6% hole
+  with pytest.warns(pconvgan.MaskCoverageWarning, match="covers 99% "):
+    pconvgan.inpaint(variables, jnp.zeros((2, 32, 32, 3)), inverted,
+                     config=TINY)
+  with warnings.catch_warnings():
+    warnings.simplefilter("error", pconvgan.MaskCoverageWarning)
+    pconvgan.inpaint(variables, jnp.zeros((2, 32, 32, 3)),
+                     jnp.ones((2, 32, 32, 1)).at[:, 8:16, 8:16].set(0),
+                     config=TINY)
   # inpaint_image's hole (bool, True = hole) is refused, naming the turn.
   hole = np.zeros((1, 32, 32, 1), bool)
   hole[:, 8:16, 8:16] = True

@@ -63,3 +63,21 @@ def test_docstrings_keep_their_shell_line_continuations(path):
       assert not ("\\\n" in text and "\\\n" not in node.value), (
           f"{path}:{node.lineno}: a string whose source ends a line in a "
           "backslash loses it; make it raw (r\"\"\"...)")
+
+
+def test_import_pconvgan_leaves_every_command_module_unimported():
+  """``python -m pconvgan.X`` warns ('found in sys.modules ... unpredictable
+  behaviour') when importing the package already imported X."""
+  import subprocess  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  commands = []
+  for name in sorted(os.listdir(PACKAGE)):
+    if name.endswith(".py"):
+      with open(os.path.join(PACKAGE, name)) as f:
+        if 'if __name__ == "__main__":' in f.read():
+          commands.append(name[:-3])
+  assert {"masks", "export", "inpaint_photos", "app"} <= set(commands)
+  out = subprocess.run(
+      [sys.executable, "-c", "import sys, pconvgan; print(' '.join(sys.modules))"],
+      capture_output=True, text=True, check=True, timeout=120).stdout.split()
+  assert not {f"pconvgan.{c}" for c in commands} & set(out)

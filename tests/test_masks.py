@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pconvgan import checks
 from pconvgan import masks
 
 
@@ -248,9 +249,9 @@ def test_mask_command_mistakes_are_one_line(args, message, tmp_path, capsys):
 def test_coverage_warning_rounds_down_and_only_past_half():
   hole = np.zeros((10, 100), bool)
   hole.flat[:996] = True  # 99.6% hole: not "100%", some pixels are known
-  assert masks.coverage_warning(hole).startswith("covers 99% of the image")
+  assert checks.coverage_warning(hole).startswith("covers 99% of the image")
   hole[:] = False
   hole.flat[:500] = True  # exactly half: not most of the image
-  assert masks.coverage_warning(hole) is None
+  assert checks.coverage_warning(hole) is None
   hole.flat[500] = True
-  assert masks.coverage_warning(hole).startswith("covers 50%")
+  assert checks.coverage_warning(hole).startswith("covers 50%")
