@@ -30,6 +30,7 @@ from pconvgan import cli
 from pconvgan import data
 from pconvgan import dihedral
 from pconvgan import evaluation
+from pconvgan import files
 from pconvgan import reporting
 
 _CKPT = flags.DEFINE_multi_string(
@@ -45,13 +46,16 @@ _MASKS = flags.DEFINE_string(
 _OUT = flags.DEFINE_string("out", None, "Output folder (default: "
                            "eval/<masks> in the first checkpoint's workdir, "
                            "or in the current folder for the shipped model).")
-_LIMIT = flags.DEFINE_integer("limit", 0, "Evaluate the first N images only.")
-_BATCH = flags.DEFINE_integer("batch_size", 16, "Images per batch.")
+_LIMIT = flags.DEFINE_integer("limit", 0, "Evaluate the first N images only "
+                              "(0: all).", lower_bound=0)
+_BATCH = flags.DEFINE_integer("batch_size", 16, "Images per batch.",
+                              lower_bound=1)
 _MASK_SEED = flags.DEFINE_integer("mask_seed", 0, "Seed of the evaluation masks.")
-_GRID = flags.DEFINE_integer("grid", 4, "Examples in grid.png.")
+_GRID = flags.DEFINE_integer("grid", 4, "Examples in grid.png (0: no grid).",
+                             lower_bound=0)
 _GRID_STRIDE = flags.DEFINE_integer(
     "grid_stride", 1, "grid.png shows every N-th example (spread the rows "
-    "over the test set).")
+    "over the test set).", lower_bound=1)
 _BASELINES = flags.DEFINE_list(
     "baselines", list(evaluation.BASELINES),
     f"Classical baselines to evaluate too, of {list(evaluation.BASELINES)} "
@@ -73,6 +77,11 @@ def main(argv):
       run_config = checkpoint.config_to_json(_CONFIG.value)
     paths, data_cfg, mask_cfg = evaluation.test_images(
         run_config, _DATA.value, _MASKS.value, _LIMIT.value)
+    out = os.path.expanduser(_OUT.value or evaluation.default_out_dir(
+        models[0].workdir if _CKPT.value else None, mask_cfg))
+    problem = files.output_problem(out, folder=True)
+    if problem:  # found before the evaluation, not after it
+      raise ValueError(f"--out {out}: {problem}")
     loader = data.make_loader(
         paths, batch_size=_BATCH.value, image_size=data_cfg.image_size,
         mask_config=mask_cfg, train=False, mask_seed=_MASK_SEED.value,
@@ -85,8 +94,6 @@ def main(argv):
   except (ValueError, FileNotFoundError) as e:
     print(f"eval.py: error: {e}", file=sys.stderr)
     sys.exit(1)
-  out = _OUT.value or evaluation.default_out_dir(
-      models[0].workdir if _CKPT.value else None, mask_cfg)
   os.makedirs(out, exist_ok=True)
   unreadable = results["unreadable"]
   description = (
@@ -107,7 +114,9 @@ def main(argv):
     reporting.save_png(os.path.join(out, "grid.png"), reporting.label_columns(
         results["grid"], labels, data_cfg.image_size))
   print(text)
-  print(f"wrote {out}/results.md, metrics.json, grid.png")
+  written = "results.md, metrics.json" + (
+      ", grid.png" if results["grid"] is not None else "")
+  print(f"wrote {out}/{written}")
 
 
 if __name__ == "__main__":

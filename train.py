@@ -37,7 +37,7 @@ def main(argv):
   logging.set_verbosity(logging.FATAL)
   distributed.initialize_if_requested()
   config = _CONFIG.value
-  workdir = _WORKDIR.value or os.path.join(
+  workdir = os.path.expanduser(_WORKDIR.value or "") or os.path.join(
       "runs", os.path.splitext(os.path.basename(flags.FLAGS["config"].config_filename))[0])
   try:
     result = training.train(config, workdir)  # validates before any work

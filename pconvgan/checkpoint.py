@@ -206,7 +206,8 @@ def candidates(path: str) -> tuple[str, list[int]]:
   if not steps:
     raise ValueError(f"{path} is not a pconvgan checkpoint: expected a "
                      "directory written by train.py (a workdir, its "
-                     "checkpoints/ folder, or one step's folder)")
+                     "checkpoints/ folder, or one step's folder) or a "
+                     ".msgpack weights file")
   return path, steps
 
 

@@ -117,6 +117,17 @@ class MaskCoverageWarning(UserWarning):
   """The hole covers most of the image: an inverted mask?"""
 
 
+def check_key(key, name: str = "key") -> None:
+  """Raises ValueError unless ``key`` is a JAX random key (new-style or a
+  raw uint32 key), e.g. jax.random.key(0)."""
+  dtype = getattr(key, "dtype", None)
+  if dtype is None or not (jnp.issubdtype(dtype, jax.dtypes.prng_key)
+                           or (dtype == jnp.uint32 and key.shape[-1:] == (2,))):
+    raise ValueError(f"{name} must be a JAX random key, e.g. "
+                     f"jax.random.key(0), got {type(key).__name__} "
+                     f"{key if dtype is None else dtype}")
+
+
 def as_batch(x: jax.Array) -> tuple[jax.Array, bool]:
   """Adds a batch axis to an (H, W, C) array; says whether it did."""
   if x.ndim == 3:

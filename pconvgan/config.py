@@ -56,6 +56,9 @@ class TrainConfig:
     if len(self.phase_steps) != 3 or any(n < 0 for n in self.phase_steps):
       raise ValueError("train.phase_steps must be three step counts >= 0 "
                        f"(generator, discriminators, joint), got {self.phase_steps}")
+    if not sum(self.phase_steps):
+      raise ValueError("train.phase_steps has no step to train: "
+                       f"{tuple(self.phase_steps)}")
     for name in ("log_every", "checkpoint_every", "keep_checkpoints",
                  "sample_count"):
       if getattr(self, name) < 1:
@@ -154,13 +157,15 @@ def load_file(path: str) -> Any:
   as for ``from configs import base``); ``FILE:ARG`` passes ARG to it, as
   train.py's --config does. Errors name the file."""
   import importlib.util  # pylint: disable=import-outside-toplevel
-  import sys  # pylint: disable=import-outside-toplevel
   args = []
   if not os.path.isfile(path) and ":" in path:
     path, arg = path.split(":", 1)
     args = [arg]
   if not os.path.isfile(path):
     raise ValueError(f"config file not found: {path}")
+  if not path.endswith(".py"):
+    raise ValueError(f"config file {path} is not a Python file (.py) with a "
+                     "get_config()")
   root = os.path.dirname(os.path.dirname(os.path.abspath(path)))
   if root not in sys.path:
     sys.path.insert(0, root)
@@ -168,7 +173,11 @@ def load_file(path: str) -> Any:
   module = importlib.util.module_from_spec(spec)
   try:
     spec.loader.exec_module(module)
-    return module.get_config(*args)
+    get_config = module.get_config
+    if args and not inspect.signature(get_config).parameters:
+      raise ValueError(f"its get_config() takes no argument, got "
+                       f"'{args[0]}' after the ':'")
+    return get_config(*args)
   except Exception as e:  # pylint: disable=broad-except
     raise ValueError(f"config file {path} fails: {type(e).__name__}: "
                      f"{' '.join(str(e).split())}") from None

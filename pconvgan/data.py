@@ -27,7 +27,8 @@ from pconvgan import files
 from pconvgan import masks as masks_lib
 from pconvgan import stopping
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff",
+                    ".gif")
 SOURCES = ("demo", "folder", "places365", "paths")
 
 

@@ -76,6 +76,7 @@ def _crop(images: jax.Array, name: str) -> jax.Array:
 def init_discriminator(key: jax.Array, image_size: tuple[int, int] = (128, 128),
                        config: Any = None) -> dict:
   """Fresh discriminator parameters for images of ``image_size`` (H, W)."""
+  checks.check_key(key)
   cfg = checks.as_config(DiscriminatorConfig, config)
   return _init_discriminator(key, tuple(image_size), cfg)
 

@@ -230,11 +230,18 @@ def test_images(run_config: dict, data_dir: str = "", mask_kind: str = "",
   if mask_kind in masks_lib.KINDS[:-1]:
     mask_cfg["kind"] = mask_kind
   elif mask_kind:
-    if not os.path.isdir(os.path.expanduser(mask_kind)):
-      raise ValueError(f"--masks {mask_kind}: neither a kind of mask "
-                       f"({', '.join(masks_lib.KINDS[:-1])}) nor a folder of "
-                       "mask images")
-    mask_cfg.update(kind="folder", folder=mask_kind)
+    folder = os.path.expanduser(mask_kind)
+    kinds = ", ".join(masks_lib.KINDS[:-1])
+    if os.path.isfile(folder):
+      raise ValueError(f"--masks {mask_kind} is a file: give a folder of mask "
+                       f"images or a kind ({kinds})")
+    if not os.path.isdir(folder):
+      looks_like_path = os.sep in mask_kind or mask_kind.startswith((".", "~"))
+      raise ValueError(
+          f"--masks {mask_kind}: no such folder" if looks_like_path else
+          f"--masks {mask_kind}: neither a kind of mask ({kinds}) nor a "
+          "folder of mask images")
+    mask_cfg.update(kind="folder", folder=folder)
   # Every field, defaults included: reports name the kind of mask.
   mask_cfg = dataclasses.asdict(checks.as_config(masks_lib.MaskConfig,
                                                  mask_cfg))

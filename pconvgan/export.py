@@ -43,6 +43,7 @@ import numpy as np
 from jax import export as jax_export
 
 from pconvgan import checks
+from pconvgan import files
 from pconvgan import generator
 from pconvgan import regions
 from pconvgan import weights
@@ -183,6 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                  f"got {args.out}")
   if args.float16 and not args.out.endswith(".msgpack"):
     parser.error("--float16 applies to .msgpack weights files only")
+  args.out = os.path.expanduser(args.out)
+  problem = files.output_problem(args.out, folder=False)
+  if problem:
+    parser.error(f"--out {args.out}: {problem}")
   try:
     variables, config, run_config, name, step, _ = weights.load_any(args.ckpt)
   except (ValueError, FileNotFoundError, OSError) as e:

@@ -1,4 +1,4 @@
-"""Finding the image and mask files of a folder."""
+"""Finding the image and mask files of a folder; checking where outputs go."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ def find_files(folder: str, extensions: Sequence[str], kind: str,
                items: str) -> list[str]:
   """Sorted paths under ``folder`` (recursive, through symlinked folders)
   ending in ``extensions`` (any case); errors name the folder: '<kind> folder not found', or that it
-  holds no <items>."""
+  holds no <items>. A leading ~ is the home folder."""
+  folder = os.path.expanduser(folder)
+  if os.path.isfile(folder):
+    raise ValueError(f"{kind} folder {folder} is a file, not a folder")
   if not os.path.isdir(folder):
     raise FileNotFoundError(f"{kind} folder not found: {folder}")
   paths, visited = [], set()
@@ -32,3 +35,23 @@ def find_files(folder: str, extensions: Sequence[str], kind: str,
     raise ValueError(f"{kind} folder {folder} holds no {items} "
                      f"({', '.join(extensions)})")
   return paths
+
+
+def output_problem(path: str, folder: bool) -> str | None:
+  """Why ``path`` cannot be written as a folder (``folder``) or a file,
+  before any work: something of the other kind in its place, a parent that
+  is a file, or a first existing parent that is not writable. None if it
+  can."""
+  path = os.path.abspath(os.path.expanduser(path))
+  if folder and os.path.isfile(path):
+    return f"{path} is a file, not a folder"
+  if not folder and os.path.isdir(path):
+    return f"{path} is a folder, not a file"
+  parent = path if folder else os.path.dirname(path)
+  while not os.path.exists(parent):
+    parent = os.path.dirname(parent)
+  if not os.path.isdir(parent):
+    return f"{parent} is a file, not a folder"
+  if not os.access(parent, os.W_OK):
+    return f"{parent} is not writable"
+  return None

@@ -95,6 +95,7 @@ def _has_bn(name: str) -> bool:
 
 def init_generator(key: jax.Array, config: Any = None) -> dict:
   """Fresh generator variables: ``{'params': ..., 'batch_stats': ...}``."""
+  checks.check_key(key)
   return _init_generator(key, checks.as_config(GeneratorConfig, config))
 
 
@@ -169,7 +170,9 @@ def _check_variables(variables: Any, cfg: GeneratorConfig) -> None:
   extra = [n for n in REFINE if n in variables["params"] and not cfg.refine]
   if extra:
     raise ValueError(f"generator variables hold the refinement head {extra} "
-                     "but the config has refine=0")
+                     "but the config has refine=0; pass the config that came "
+                     "with them (variables, config = pconvgan.pretrained() "
+                     "or pconvgan.weights.load(path)[:2]) as config=config")
 
 
 def apply_generator(variables: dict, image: jax.Array, mask: jax.Array, *,

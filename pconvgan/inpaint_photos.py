@@ -141,6 +141,9 @@ def pairs(image: str, mask: str, out: str, keep_format: bool = False
                          + ".png")
     jobs = [(image, mask, out)]
   else:
+    problem = files.output_problem(out, folder=True)
+    if problem:
+      raise ValueError(f"--out {out}: {problem}")
     jobs = _folder_pairs(image, mask, out, keep_format)
   _check_outputs(jobs, image, mask, out)
   return jobs
@@ -149,8 +152,8 @@ def pairs(image: str, mask: str, out: str, keep_format: bool = False
 def _output_name(rel: str, path: str, keep_format: bool) -> str:
   """``rel`` with the input's extension if photo.write can write it (and
   ``keep_format``), else .png."""
-  suffix = os.path.splitext(path)[1].lower()
-  return rel + (suffix if keep_format and suffix in photo.WRITABLE
+  suffix = os.path.splitext(path)[1]  # its case kept: UP.JPG -> UP.JPG
+  return rel + (suffix if keep_format and suffix.lower() in photo.WRITABLE
                 else ".png")
 
 
@@ -159,11 +162,18 @@ def _folder_pairs(image: str, mask: str, out: str, keep_format: bool = False
   if not os.path.isdir(mask):  # one mask for every image (a watermark)
     if not os.path.exists(mask):
       raise FileNotFoundError(f"--mask {mask}: no such file or folder")
+    real = os.path.realpath(mask)  # a mask kept among the images is no image
     return [(path, mask, os.path.join(out, _output_name(
         _stem(path, image), path, keep_format)))
-            for path in data.list_images(image)]
+            for path in data.list_images(image)
+            if os.path.realpath(path) != real]
   mask_files = masks.list_mask_files(mask)
-  by_rel = {_stem(p, mask): p for p in mask_files}
+  by_rel: dict[str, str] = {}
+  for p in mask_files:
+    if _stem(p, mask) in by_rel:
+      raise ValueError(f"two masks for the same images: {by_rel[_stem(p, mask)]} "
+                       f"and {p}; keep one")
+    by_rel[_stem(p, mask)] = p
   by_name: dict[str, list[str]] = {}
   for p in mask_files:
     by_name.setdefault(os.path.basename(_stem(p, mask)), []).append(p)
@@ -197,6 +207,9 @@ def _check_outputs(jobs, image: str, mask: str, out: str) -> None:
                          "folder")
   seen: dict[str, str] = {}
   for image_path, _, out_path in jobs:
+    problem = files.output_problem(out_path, folder=False)
+    if problem:
+      raise ValueError(f"cannot write {out_path}: {problem}")
     target = real(out_path)
     if target in inputs:
       raise ValueError(f"output {out_path} would overwrite an input; choose "
@@ -208,7 +221,12 @@ def _check_outputs(jobs, image: str, mask: str, out: str) -> None:
 
 
 def _threshold(text: str) -> int:
-  value = int(text)
+  try:
+    value = int(text)
+  except ValueError:
+    raise argparse.ArgumentTypeError(
+        f"must be an integer in 0..254 (mask pixels above it are hole), got "
+        f"{text}") from None
   if not masks.valid_threshold(value):
     raise argparse.ArgumentTypeError(
         f"must be in 0..254 (mask pixels above it are hole), got {value}")
@@ -219,11 +237,13 @@ def main(argv: Sequence[str] | None = None) -> int:
   parser = argparse.ArgumentParser(
       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   weights.add_ckpt_argument(parser)
-  parser.add_argument("--image", required=True, help="an image or a folder")
-  parser.add_argument("--mask", required=True,
+  parser.add_argument("--image", required=True, type=os.path.expanduser,
+                      help="an image or a folder")
+  parser.add_argument("--mask", required=True, type=os.path.expanduser,
                       help="a mask (white = hole), a folder of masks, or one "
                       "mask for every image of an --image folder")
-  parser.add_argument("--out", required=True, help="output file or folder")
+  parser.add_argument("--out", required=True, type=os.path.expanduser,
+                      help="output file or folder")
   parser.add_argument("--threshold", type=_threshold, default=127,
                       help="mask pixels above this (0-254) are hole")
   parser.add_argument("--dilate", type=int, default=0,
@@ -238,13 +258,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                       choices=dihedral.COUNTS,
                       help="average each model pass over this many flips and "
                       "transpositions (slower, smaller errors, smoother fills)")
-  args = parser.parse_args(argv)
+  args, extra = parser.parse_known_args(argv)
+  if extra:
+    hint = ("; --image takes one file or a folder: for several photographs "
+            "(a shell pattern such as *.jpg) pass their folder"
+            if all(os.path.isfile(e) for e in extra) else "")
+    parser.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
   if args.max_side != 0 and not MIN_MAX_SIDE <= args.max_side:
     parser.error(f"--max-side must be 0 (full size) or at least "
                  f"{MIN_MAX_SIDE} pixels, got {args.max_side}")
   if args.dilate < 0:
     parser.error(f"--dilate must be >= 0 pixels, got {args.dilate}")
   folder = os.path.isdir(args.image)
+  if (folder and not os.path.isdir(args.out)
+      and os.path.splitext(args.out)[1].lower() in photo.WRITABLE):
+    parser.error(f"--out {args.out} looks like a file name, but --image is a "
+                 "folder: --out is the folder the outputs go to")
   if not folder and not os.path.isdir(args.out) and (
       os.path.splitext(args.out)[1].lower() not in photo.WRITABLE):
     parser.error(f"--out: {photo.writable_error(args.out)} (or name an "
@@ -286,6 +315,11 @@ def main(argv: Sequence[str] | None = None) -> int:
       coverage = checks.coverage_warning(hole)
       if coverage:
         warnings.append(f"mask {mask_path} {coverage}")
+      fmt = os.path.splitext(out_path)[1].lower()
+      if picture.alpha is not None and fmt not in photo.ALPHA_SUFFIXES:
+        warnings.append(f"{image_path} has an alpha channel, which {fmt} "
+                        f"files cannot hold: {out_path} is written without "
+                        "it (write .png, .webp or .tif to keep it)")
       for line in warnings:
         print(f"inpaint: warning: {line}", file=sys.stderr)
       result = fill(variables, picture.pixels, hole, config=g_config,

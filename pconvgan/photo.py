@@ -25,6 +25,7 @@ from PIL import JpegImagePlugin
 from pconvgan import data
 
 ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")
+ALPHA_SUFFIXES = (".png", ".webp", ".tif", ".tiff")  # of ALPHA_FORMATS
 SIXTEEN_BIT_FORMATS = ("PNG", "TIFF")
 JPEG_QUALITY = 95  # for a JPEG written from a photograph that was not one
 # Extensions of the formats outputs are written in.

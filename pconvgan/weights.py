@@ -143,6 +143,7 @@ def load_any(path: str | None) -> tuple[dict, generator.GeneratorConfig, dict,
   a train.py checkpoint or (``None``) the shipped model. A weights file's
   run config is empty: its training folders need not exist here."""
   from pconvgan import checkpoint  # pylint: disable=import-outside-toplevel
+  path = None if path is None else os.path.expanduser(path)
   if path is None or is_weights_file(path):
     file = PRETRAINED if path is None else path
     variables, config, meta = load(file)

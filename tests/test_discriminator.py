@@ -1,5 +1,7 @@
 """The Table 2 discriminators: shapes, parameter counts, regions, errors."""
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -132,8 +134,9 @@ def test_width_scales_every_convolution_and_params_are_checked():
         f // 4 for f in filters]
   for missing in ("combiner", "global"):
     broken = {k: v for k, v in params.items() if k != missing}
+    present = sorted(broken)
     with pytest.raises(ValueError, match="params must be the dict returned by "
-                       "pconvgan.init_discriminator"):
+                       f"pconvgan.init_discriminator, got keys {re.escape(str(present))}"):
       pconvgan.apply_discriminator(broken, jnp.zeros((1, 64, 64, 3)))
 
 
