@@ -258,3 +258,34 @@ def test_metrics_json_is_strict_json_with_null_for_what_was_not_computed(
                             "lpips": None}},
       "buckets": {"(0.1, 0.2]": {"model": {"images": 1, "hole_l1": 5.0,
                                            "psnr": None, "lpips": None}}}}
+
+
+@pytest.mark.slow
+def test_eval_says_what_it_wrote_and_refuses_bad_outputs_first(
+    tiny_checkpoint, tmp_path):
+  images = tmp_path / "images"
+  os.makedirs(images)
+  rng = np.random.default_rng(0)
+  for i in range(2):
+    Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(
+        images / f"{i}.png")
+  base = [sys.executable, "eval.py", "--ckpt", tiny_checkpoint, "--data",
+          str(images), "--masks", "paper", "--baselines", "", "--nolpips"]
+
+  def evaluate(*args):
+    return subprocess.run(base + list(args), cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+  result = evaluate("--grid", "0", "--out", str(tmp_path / "out"))
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert result.stdout.strip().endswith(
+      f"wrote {tmp_path / 'out'}/results.md, metrics.json")
+  assert sorted(os.listdir(tmp_path / "out")) == ["metrics.json", "results.md"]
+  a_file = images / "0.png"
+  result = evaluate("--out", str(a_file / "out"))
+  assert result.returncode == 1
+  assert result.stderr.strip().endswith(
+      f"eval.py: error: --out {a_file}/out: {a_file} is a file, not a folder")
+  assert "|" not in result.stdout  # no results table: refused before the work
+  result = evaluate("--limit", "-1")
+  assert result.returncode != 0 and "--limit" in result.stderr
+  assert "Traceback" not in result.stderr
