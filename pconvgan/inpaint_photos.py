@@ -107,8 +107,8 @@ def check_pair(image_path: str, mask_path: str) -> None:
   if sizes[0] != sizes[1]:
     raise ValueError(
         f"mask {mask_path} is {sizes[1][0]}x{sizes[1][1]} but image "
-        f"{image_path} is {sizes[0][0]}x{sizes[0][1]} (WxH, as displayed); "
-        "they must match")
+        f"{image_path} is {sizes[0][0]}x{sizes[0][1]} (WxH, as displayed: "
+        "EXIF orientation applied); they must match")
 
 
 def read_pair(image_path: str, mask_path: str, threshold: int,

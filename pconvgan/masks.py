@@ -283,16 +283,23 @@ _CHECKED: set[str] = set()
 def warn_odd_mask_files(paths: list[str], threshold: int, folder: str,
                         sample: int = 20) -> None:
   """One warning line if some of the first ``sample`` mask files of a folder
-  mark no hole or only hole (e.g. masks drawn with another convention)."""
+  mark no hole or only hole (e.g. masks drawn with another convention), and
+  one if most of them cover most of their image (inverted masks?)."""
   if folder in _CHECKED:
     return
   _CHECKED.add(folder)
-  odd = [(p, hole_problem(load_mask_file(p, threshold))) for p in paths[:sample]]
+  holes = [(p, load_mask_file(p, threshold)) for p in paths[:sample]]
+  odd = [(p, hole_problem(hole)) for p, hole in holes]
   odd = [(p, why) for p, why in odd if why]
   if odd:
-    print(f"pconvgan: warning: {len(odd)} of the first {min(sample, len(paths))} "
+    print(f"pconvgan: warning: {len(odd)} of the first {len(holes)} "
           f"masks in {folder} are odd, e.g. {odd[0][0]} {odd[0][1]} at "
           f"threshold {threshold}; {RULE}", file=sys.stderr)
+  most = [p for p, hole in holes if hole.mean() > checks.MOST_HOLE]
+  if len(most) * 2 > len(holes):
+    print(f"pconvgan: warning: {len(most)} of the first {len(holes)} masks in "
+          f"{folder} cover most of their image, e.g. {most[0]}: are they "
+          f"inverted? {RULE}", file=sys.stderr)
 
 
 def list_mask_files(folder: str) -> list[str]:

@@ -255,3 +255,30 @@ def test_coverage_warning_rounds_down_and_only_past_half():
   assert checks.coverage_warning(hole) is None
   hole.flat[500] = True
   assert checks.coverage_warning(hole).startswith("covers 50%")
+
+
+def test_a_folder_of_odd_or_inverted_mask_files_is_warned_of_once(tmp_path,
+                                                                  capsys):
+  def folder(name, holes):
+    os.makedirs(tmp_path / name)
+    paths = []
+    for i, hole in enumerate(holes):
+      paths.append(str(tmp_path / name / f"{i}.png"))
+      Image.fromarray(hole.astype(np.uint8) * 255).save(paths[-1])
+    return paths, str(tmp_path / name)
+  small = np.zeros((20, 20), bool)
+  small[5:10, 5:10] = True
+  paths, where = folder("inverted", [~small, ~small, small])
+  masks.warn_odd_mask_files(paths, 127, where)
+  err = capsys.readouterr().err
+  assert (f"2 of the first 3 masks in {where} cover most of their image, e.g. "
+          f"{paths[0]}: are they inverted?") in err
+  masks.warn_odd_mask_files(paths, 127, where)  # once per folder
+  assert capsys.readouterr().err == ""
+  paths, where = folder("half", [~small, small])  # not most: no warning
+  masks.warn_odd_mask_files(paths, 127, where)
+  assert capsys.readouterr().err == ""
+  paths, where = folder("odd", [np.zeros((20, 20), bool), small])
+  masks.warn_odd_mask_files(paths, 127, where)
+  assert (f"1 of the first 2 masks in {where} are odd, e.g. {paths[0]} marks "
+          "no hole at threshold 127") in capsys.readouterr().err
