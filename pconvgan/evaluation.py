@@ -204,9 +204,12 @@ def report(results: dict, description: str) -> str:
   if len(results["buckets"]) > 1:
     for bucket, summaries in results["buckets"].items():
       parts += [f"\n## Hole ratio {bucket}\n", markdown_table(summaries)]
+  lpips_shown = any(np.isfinite(s["lpips"])
+                    for s in results["overall"].values())
   parts.append(
-      "\nhole L1: mean absolute error in the hole (%); PSNR, SSIM, LPIPS "
-      "(AlexNet; lower is better): whole composite; sharpness: gradient "
+      "\nhole L1: mean absolute error in the hole (%); PSNR, SSIM"
+      + (", LPIPS (AlexNet; lower is better)" if lpips_shown else "")
+      + ": whole composite; sharpness: gradient "
       "energy in the hole relative to the ground truth's (below 1: blur); "
       "colour shift: distance of the hole's mean colour from the ground "
       "truth's (8-bit levels); checkerboard: energy of period-2 patterns in "

@@ -127,6 +127,11 @@ def test_a_metric_not_computed_has_no_column():
   table = evaluation.markdown_table({"a": no_lpips, "b": dict(no_lpips)})
   assert "LPIPS" not in table and "nan" not in table
   assert table.splitlines()[0].count("|") == len(evaluation.COLUMNS) + 2
+  # Nor a line in the legend.
+  for summary, shown in ((row, True), (no_lpips, False)):
+    text = evaluation.report({"overall": {"a": summary}, "buckets": {}}, "d")
+    assert ("LPIPS (AlexNet" in text) == shown
+    assert "PSNR, SSIM" in text and "hole L1: mean absolute error" in text
 
 
 def test_grid_columns_are_labelled():
