@@ -478,8 +478,8 @@ def _record_fills(monkeypatch):
   fills = []
   hole_of, fill = app.hole_of, app.inpaint_photos.fill
 
-  def recording_hole_of(request, size):
-    hole = hole_of(request, size)
+  def recording_hole_of(request, size, warnings=None):
+    hole = hole_of(request, size, warnings)
     strokes = base64.b64decode(request["strokes"].split(",", 1)[1])
     fills.append({"strokes_hole": hole.copy(),
                   "strokes_size": Image.open(io.BytesIO(strokes)).size})

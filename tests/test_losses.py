@@ -70,6 +70,28 @@ def test_saturated_discriminator_gives_finite_losses_and_gradients():
   np.testing.assert_allclose(grads[1], [0.5, 0.0], atol=1e-6)
 
 
+def test_the_adversarial_term_is_the_papers_lambda_by_hand():
+  """With output = target, L_G is lambda * -log D(fake) alone (lambda =
+  1/2000, section 4.4)."""
+  output, _, mask = two_pixel_case()
+  fake = jnp.array([math.log(3.0)])  # D(fake) = 0.75
+  got = float(losses.generator_loss(output, output, mask, fake))
+  assert math.isclose(got, -math.log(0.75) / 2000, rel_tol=1e-6)
+
+
+def test_l1_terms_against_a_nonzero_target():
+  rng = np.random.default_rng(0)
+  target = rng.random((1, 3, 4, 3)).astype(np.float32)
+  output = rng.random((1, 3, 4, 3)).astype(np.float32)
+  mask = np.ones((1, 3, 4, 1), np.float32)
+  mask[0, 1, 1:3] = 0
+  terms = losses.reconstruction_terms(output, target, mask, l1_weight=1.0)
+  error = np.abs(output - target)
+  n = output.size
+  assert np.isclose(terms["l1_hole"], error[0, 1, 1:3].sum() / n)
+  assert np.isclose(terms["l1_valid"], (error.sum() - error[0, 1, 1:3].sum()) / n)
+
+
 def test_reconstruction_terms_add_l1_by_hand():
   target = np.zeros((1, 2, 2, 3), np.float32)
   output = np.full((1, 2, 2, 3), 0.5, np.float32)
@@ -105,7 +127,7 @@ def test_ssim_matches_scikit_image():
 
 def test_ssim_refuses_images_below_the_window():
   import pytest
-  with pytest.raises(ValueError, match="11x11"):
+  with pytest.raises(ValueError, match=r"at least 11x11, got \(10, 20\)"):
     losses.ssim(np.zeros((1, 10, 20, 3)), np.zeros((1, 10, 20, 3)))
 
 

@@ -134,6 +134,14 @@ def test_reconstruction_terms_add_the_weighted_vgg_losses():
   only_perceptual = losses.reconstruction_terms(output, target, mask,
                                                 perceptual_weight=0.05)
   assert "style" not in only_perceptual
+  np.testing.assert_allclose(
+      float(only_perceptual["rec"]),
+      float(base["rec"] + 0.05 * terms["perceptual"]), rtol=1e-5)
+  only_style = losses.reconstruction_terms(output, target, mask,
+                                           style_weight=120)
+  np.testing.assert_allclose(
+      float(only_style["rec"]), float(base["rec"] + 120 * terms["style"]),
+      rtol=1e-5)
 
 
 def test_composite_term_passes_gradient_only_through_the_hole():

@@ -16,7 +16,7 @@ WORK=${2:-$HOME/mutation/$MODULE}
 case $MODULE in
   metrics) TESTS="tests/test_metrics.py" ;;
   evaluation) TESTS="tests/test_eval.py -m 'not slow'" ;;
-  losses) TESTS="tests/test_losses.py" ;;
+  losses) TESTS="tests/test_losses.py tests/test_perceptual.py" ;;
   steps) TESTS="tests/test_steps.py -m 'not slow'" ;;
   masks) TESTS="tests/test_masks.py" ;;
   generator) TESTS="tests/test_generator.py tests/test_weights.py -k 'not quick_start'" ;;
