@@ -189,6 +189,8 @@ def main() -> None:
   p.add_argument("--worker", choices=("jax", "torch"), help=argparse.SUPPRESS)
   p.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
   args = p.parse_args()
+  if args.rounds < 1 or args.steps < 1:
+    p.error("--rounds and --steps must be at least 1")
   if args.worker:
     serve(args)
     return

@@ -280,6 +280,7 @@ def pzl_photo(data: bytes) -> tuple[bytes, tuple[int, int, int, int]]:
 # ---------------------------------------------------------------- Eet .edj
 
 EET_MAGIC = b"\x1e\xe7\x0f\x42"  # Enlightenment's Eet file format
+HEADER_BYTES = 1 << 20  # enough for a JPEG's markers before its frame header
 
 
 def edj_photo(data: bytes) -> bytes:
@@ -290,8 +291,9 @@ def edj_photo(data: bytes) -> bytes:
     raise ValueError("not an Eet file (no 1ee70f42 header)")
   best, best_area = None, 0
   for match in re.finditer(b"\xff\xd8\xff", data):
-    try:
-      with Image.open(io.BytesIO(data[match.start():])) as image:
+    try:  # the header is enough to tell the size: no copy of the rest
+      head = data[match.start():match.start() + HEADER_BYTES]
+      with Image.open(io.BytesIO(head)) as image:
         if image.format != "JPEG":
           continue
         area = image.size[0] * image.size[1]

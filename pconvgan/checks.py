@@ -97,8 +97,9 @@ def check_hole(hole, image_shape: tuple) -> None:
                      f"{got}")
 
 
-# A hole fraction above this is warned of: most masks mark a small part.
-MOST_HOLE = 0.5
+# A hole fraction above this is warned of (an inverted mask?): Liu et al.'s
+# largest bucket of free-form masks ends at 0.6.
+MOST_HOLE = 0.6
 FILE_RULE = "(white = the part to fill)"  # mask files' convention
 
 
@@ -121,8 +122,8 @@ def check_key(key, name: str = "key") -> None:
   """Raises ValueError unless ``key`` is a JAX random key (new-style or a
   raw uint32 key), e.g. jax.random.key(0)."""
   dtype = getattr(key, "dtype", None)
-  if dtype is None or not (jnp.issubdtype(dtype, jax.dtypes.prng_key)
-                           or (dtype == jnp.uint32 and key.shape[-1:] == (2,))):
+  raw = dtype == jnp.uint32 and key.shape[-1:] in ((2,), (4,))  # threefry, rbg
+  if dtype is None or not (jnp.issubdtype(dtype, jax.dtypes.prng_key) or raw):
     raise ValueError(f"{name} must be a JAX random key, e.g. "
                      f"jax.random.key(0), got {type(key).__name__} "
                      f"{key if dtype is None else dtype}")

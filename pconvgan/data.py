@@ -27,8 +27,10 @@ from pconvgan import files
 from pconvgan import masks as masks_lib
 from pconvgan import stopping
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff",
-                    ".gif")
+# Training and evaluation folders (a run's split depends on this list: keep
+# it); inpaint_photos also reads PHOTO_EXTENSIONS.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+PHOTO_EXTENSIONS = IMAGE_EXTENSIONS + (".tif", ".tiff", ".gif")
 SOURCES = ("demo", "folder", "places365", "paths")
 
 
@@ -90,13 +92,14 @@ def demo_folder() -> str:
   return os.path.join(os.path.dirname(__file__), "demo_data")
 
 
-def list_images(folder: str) -> list[str]:
+def list_images(folder: str, extensions=IMAGE_EXTENSIONS) -> list[str]:
   """Sorted image paths under ``folder``, recursively; errors if there are none."""
-  return files.find_files(folder, IMAGE_EXTENSIONS, "image", "images")
+  return files.find_files(folder, extensions, "image", "images")
 
 
 def read_file_list(list_file: str, root: str) -> list[str]:
   """Paths of a Places365-style list ('relative/path [label]' lines) under ``root``."""
+  list_file, root = os.path.expanduser(list_file), os.path.expanduser(root)
   if not os.path.isfile(list_file):
     raise FileNotFoundError(f"image list file not found: {list_file}")
   paths = []

@@ -47,6 +47,8 @@ def output_problem(path: str, folder: bool) -> str | None:
     return f"{path} is a file, not a folder"
   if not folder and os.path.isdir(path):
     return f"{path} is a folder, not a file"
+  if not folder and os.path.isfile(path):  # overwritten in place
+    return None if os.access(path, os.W_OK) else f"{path} is not writable"
   parent = path if folder else os.path.dirname(path)
   while not os.path.exists(parent):
     parent = os.path.dirname(parent)

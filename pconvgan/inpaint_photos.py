@@ -163,10 +163,14 @@ def _folder_pairs(image: str, mask: str, out: str, keep_format: bool = False
     if not os.path.exists(mask):
       raise FileNotFoundError(f"--mask {mask}: no such file or folder")
     real = os.path.realpath(mask)  # a mask kept among the images is no image
-    return [(path, mask, os.path.join(out, _output_name(
+    jobs = [(path, mask, os.path.join(out, _output_name(
         _stem(path, image), path, keep_format)))
-            for path in data.list_images(image)
+            for path in data.list_images(image, data.PHOTO_EXTENSIONS)
             if os.path.realpath(path) != real]
+    if not jobs:
+      raise ValueError(f"--image {image} holds no image besides the mask "
+                       f"{mask}")
+    return jobs
   mask_files = masks.list_mask_files(mask)
   by_rel: dict[str, str] = {}
   for p in mask_files:
@@ -178,7 +182,7 @@ def _folder_pairs(image: str, mask: str, out: str, keep_format: bool = False
   for p in mask_files:
     by_name.setdefault(os.path.basename(_stem(p, mask)), []).append(p)
   result, missing = [], []
-  for path in data.list_images(image):
+  for path in data.list_images(image, data.PHOTO_EXTENSIONS):
     rel = _stem(path, image)
     found = by_rel.get(rel)
     if found is None:  # the same file name elsewhere, if only one has it
@@ -316,7 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
       if coverage:
         warnings.append(f"mask {mask_path} {coverage}")
       fmt = os.path.splitext(out_path)[1].lower()
-      if picture.alpha is not None and fmt not in photo.ALPHA_SUFFIXES:
+      if (picture.alpha is not None and fmt not in photo.ALPHA_SUFFIXES
+          and picture.alpha.min() < np.iinfo(picture.alpha.dtype).max):
         warnings.append(f"{image_path} has an alpha channel, which {fmt} "
                         f"files cannot hold: {out_path} is written without "
                         "it (write .png, .webp or .tif to keep it)")
@@ -328,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
       h, w = hole.shape
       print(f"{out_path}: {w}x{h}, {hole.mean() * 100:.1f}% hole "
             f"(model {name})")
-  except (ValueError, FileNotFoundError) as e:
+  except (ValueError, OSError) as e:  # OSError: e.g. an output not writable
     print(f"inpaint: error: {e}", file=sys.stderr)
     return 1
   if skipped:

@@ -246,15 +246,15 @@ def test_mask_command_mistakes_are_one_line(args, message, tmp_path, capsys):
   assert message in err[-1] and "Traceback" not in "".join(err)
 
 
-def test_coverage_warning_rounds_down_and_only_past_half():
+def test_coverage_warning_rounds_down_and_only_past_liu_s_largest_bucket():
   hole = np.zeros((10, 100), bool)
   hole.flat[:996] = True  # 99.6% hole: not "100%", some pixels are known
   assert checks.coverage_warning(hole).startswith("covers 99% of the image")
   hole[:] = False
-  hole.flat[:500] = True  # exactly half: not most of the image
+  hole.flat[:600] = True  # 60%: the top of Liu et al.'s (0.5, 0.6] bucket
   assert checks.coverage_warning(hole) is None
-  hole.flat[500] = True
-  assert checks.coverage_warning(hole).startswith("covers 50%")
+  hole.flat[600] = True
+  assert checks.coverage_warning(hole).startswith("covers 60%")
 
 
 def test_a_folder_of_odd_or_inverted_mask_files_is_warned_of_once(tmp_path,

@@ -100,6 +100,8 @@ def test_a_leading_tilde_is_the_home_folder(pair, tmp_path, monkeypatch,
   train, test = data.split_sources({"source": "folder", "path": "~/photos",
                                     "test_size": 1})
   assert sorted(train + test) == names
+  (tmp_path / "list.txt").write_text("a.png 0\nb.png 1\n")
+  assert data.read_file_list("~/list.txt", "~/photos") == names
 
 
 def test_folder_mode_reads_every_format_the_single_mode_reads(tmp_path,
@@ -119,6 +121,51 @@ def test_folder_mode_reads_every_format_the_single_mode_reads(tmp_path,
       "UP.JPG", "g.png", "p.png", "t.tif", "u.tiff"]
 
 
+def test_a_key_of_any_implementation_is_a_key():
+  # Typed keys of every implementation; raw uint32 keys are (2,) for
+  # threefry, (4,) for rbg (read with the default implementation).
+  keys = [jax.random.key(0, impl=impl)
+          for impl in ("threefry2x32", "rbg", "unsafe_rbg")]
+  for key in keys + [jax.random.PRNGKey(0)]:
+    jax.eval_shape(lambda k: pconvgan.init(k, {"width": 0.125}), key)
+  from pconvgan import checks  # pylint: disable=import-outside-toplevel
+  checks.check_key(jax.random.key_data(keys[1]))  # a raw rbg key: (4,)
+  with pytest.raises(ValueError, match="random key"):
+    checks.check_key(np.zeros(3, np.uint32))
+
+
+def test_a_folder_of_photographs_reads_more_formats_than_training_does(
+    tmp_path):
+  """A training run's split is a permutation of its folder's images: the
+  list of extensions it reads stays as it was; inpainting reads more."""
+  for name in ("a.png", "b.tif", "c.gif"):
+    write(tmp_path / name, np.zeros((8, 8, 3), np.uint8))
+  assert [os.path.basename(p) for p in data.list_images(str(tmp_path))] == [
+      "a.png"]
+  assert [os.path.basename(p) for p in data.list_images(
+      str(tmp_path), data.PHOTO_EXTENSIONS)] == ["a.png", "b.tif", "c.gif"]
+
+
+def test_an_output_file_that_cannot_be_written_is_one_line(pair, tmp_path,
+                                                          capsys,
+                                                          tiny_checkpoint):
+  image, mask = pair
+  out = tmp_path / "out.png"
+  out.write_bytes(b"old")
+  assert files.output_problem(str(out), folder=False) is None  # overwritten
+  os.chmod(out, 0o400)
+  try:
+    if os.access(out, os.W_OK):
+      pytest.skip("this user may write read-only files (root)")
+    assert files.output_problem(str(out), folder=False) == (
+        f"{out} is not writable")
+    assert run("--ckpt", tiny_checkpoint, "--image", image, "--mask", mask,
+               "--out", out) == 1
+    assert "is not writable" in capsys.readouterr().err
+  finally:
+    os.chmod(out, 0o600)
+
+
 def test_a_watermark_mask_among_the_images_is_not_an_image(tmp_path, capsys,
                                                            tiny_checkpoint):
   os.makedirs(tmp_path / "images")
@@ -130,6 +177,11 @@ def test_a_watermark_mask_among_the_images_is_not_an_image(tmp_path, capsys,
   assert run("--ckpt", tiny_checkpoint, "--image", tmp_path / "images",
              "--mask", mask, "--out", tmp_path / "out") == 0
   assert os.listdir(tmp_path / "out") == ["a.png"]
+  os.remove(tmp_path / "images" / "a.png")  # the mask alone: nothing to do
+  assert run("--ckpt", tiny_checkpoint, "--image", tmp_path / "images",
+             "--mask", mask, "--out", tmp_path / "out2") == 1
+  assert (f"--image {tmp_path / 'images'} holds no image besides the mask "
+          f"{mask}") in capsys.readouterr().err
 
 
 def test_two_masks_for_one_image_are_refused(tmp_path, capsys):
@@ -188,6 +240,11 @@ def test_an_alpha_channel_that_the_output_cannot_hold_is_warned_of(
           in capsys.readouterr().err)
   assert run("--ckpt", tiny_checkpoint, "--image", image, "--mask", mask,
              "--out", tmp_path / "o.png") == 0
+  assert "alpha" not in capsys.readouterr().err
+  rgba[..., 3] = 255  # opaque: nothing to lose
+  opaque = write(tmp_path / "opaque.png", rgba)
+  assert run("--ckpt", tiny_checkpoint, "--image", opaque, "--mask", mask,
+             "--out", tmp_path / "o2.jpg") == 0
   assert "alpha" not in capsys.readouterr().err
 
 
