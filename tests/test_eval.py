@@ -16,15 +16,20 @@ from pconvgan import masks as masks_lib
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def noise_folder(folder, count):
+  """``count`` 48x40 PNGs of random pixels in a new ``folder``."""
+  os.makedirs(folder)
+  rng = np.random.default_rng(0)
+  for i in range(count):
+    Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(
+        folder / f"{i}.png")
+  return folder
+
+
 @pytest.mark.slow
 def test_eval_end_to_end_with_two_checkpoints_and_baselines(tiny_checkpoint,
                                                             tmp_path):
-  images = tmp_path / "images"
-  os.makedirs(images)
-  rng = np.random.default_rng(0)
-  for i in range(6):
-    Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(
-        images / f"{i}.png")
+  images = noise_folder(tmp_path / "images", 6)
   out = tmp_path / "out"
   result = subprocess.run(
       [sys.executable, "eval.py", "--ckpt", tiny_checkpoint, "--ckpt",
@@ -268,12 +273,7 @@ def test_metrics_json_is_strict_json_with_null_for_what_was_not_computed(
 @pytest.mark.slow
 def test_eval_says_what_it_wrote_and_refuses_bad_outputs_first(
     tiny_checkpoint, tmp_path):
-  images = tmp_path / "images"
-  os.makedirs(images)
-  rng = np.random.default_rng(0)
-  for i in range(2):
-    Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(
-        images / f"{i}.png")
+  images = noise_folder(tmp_path / "images", 2)
   base = [sys.executable, "eval.py", "--ckpt", tiny_checkpoint, "--data",
           str(images), "--masks", "paper", "--baselines", "", "--nolpips"]
 
