@@ -87,9 +87,9 @@ def inpaint_function(variables: dict, config: Any = None
     refused = (deep > 0)[:, None, None, None] & (known < 0.5)
     outside = (known > 0.5) & ((image < -checks.RANGE_SLACK)
                                | (image > 1 + checks.RANGE_SLACK))
-    outside = jnp.sum(outside.astype(jnp.int32), axis=(1, 2, 3))
-    refused |= (outside > 0)[:, None, None, None]
-    return jnp.where(refused, jnp.nan, filled), deep, outside
+    out_of_range = jnp.sum(outside.astype(jnp.int32), axis=(1, 2, 3))
+    refused |= (out_of_range > 0)[:, None, None, None]
+    return jnp.where(refused, jnp.nan, filled), deep, out_of_range
   return inpaint
 
 

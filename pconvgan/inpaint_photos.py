@@ -319,9 +319,9 @@ def main(argv: Sequence[str] | None = None) -> int:
       coverage = checks.coverage_warning(hole)
       if coverage:
         warnings.append(f"mask {mask_path} {coverage}")
-      fmt = os.path.splitext(out_path)[1].lower()
-      if (picture.alpha is not None and fmt not in photo.ALPHA_SUFFIXES
+      if (picture.alpha is not None and not photo.keeps_alpha(out_path)
           and picture.alpha.min() < np.iinfo(picture.alpha.dtype).max):
+        fmt = os.path.splitext(out_path)[1].lower()
         warnings.append(f"{image_path} has an alpha channel, which {fmt} "
                         f"files cannot hold: {out_path} is written without "
                         "it (write .png, .webp or .tif to keep it)")

@@ -25,7 +25,6 @@ from PIL import JpegImagePlugin
 from pconvgan import data
 
 ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")
-ALPHA_SUFFIXES = (".png", ".webp", ".tif", ".tiff")  # of ALPHA_FORMATS
 SIXTEEN_BIT_FORMATS = ("PNG", "TIFF")
 JPEG_QUALITY = 95  # for a JPEG written from a photograph that was not one
 # Extensions of the formats outputs are written in.
@@ -179,6 +178,12 @@ def write(path: str, pixels: np.ndarray, like: Photo | None = None) -> None:
   elif fmt == "WEBP":
     options["lossless"] = True
   image.save(path, format=fmt, **options)
+
+
+def keeps_alpha(path: str) -> bool:
+  """Whether ``write`` keeps an alpha channel in the format ``path`` names."""
+  suffix = os.path.splitext(path)[1].lower()
+  return Image.registered_extensions().get(suffix) in ALPHA_FORMATS
 
 
 def writable_error(path: str) -> str:
