@@ -125,10 +125,33 @@ def test_ssim_matches_scikit_image():
   assert np.isclose(float(losses.ssim(x, x)), 1.0, atol=1e-6)
 
 
+def test_ssim_matches_scikit_image_on_dark_images_of_the_window_size():
+  """11x13, the smallest height SSIM takes, and dark: means near 0.01,
+  where K1's constant (0.01 ** 2) weighs as much as the means do."""
+  from skimage.metrics import structural_similarity
+  rng = np.random.default_rng(2)
+  x = (0.02 * rng.random((1, 11, 13, 3))).astype(np.float32)
+  y = (0.02 * rng.random((1, 11, 13, 3))).astype(np.float32)
+  want = structural_similarity(
+      x[0].astype(np.float64), y[0].astype(np.float64), data_range=1.0,
+      channel_axis=-1, gaussian_weights=True, sigma=1.5,
+      use_sample_covariance=False, win_size=11)
+  assert np.isclose(float(losses.ssim(x, y)), want, atol=1e-5)
+
+
+def test_ssims_window_is_gaussian_11_taps_sigma_1_5():
+  taps = np.arange(11) - 5.0
+  want = np.exp(-taps ** 2 / (2 * 1.5 ** 2))
+  np.testing.assert_allclose(losses._gaussian_window(), want / want.sum(),
+                             rtol=1e-6)
+
+
 def test_ssim_refuses_images_below_the_window():
   import pytest
   with pytest.raises(ValueError, match=r"at least 11x11, got \(10, 20\)"):
     losses.ssim(np.zeros((1, 10, 20, 3)), np.zeros((1, 10, 20, 3)))
+  with pytest.raises(ValueError, match=r"at least 11x11, got \(20, 10\)"):
+    losses.ssim(np.zeros((1, 20, 10, 3)), np.zeros((1, 20, 10, 3)))
 
 
 def test_ssim_term_sees_the_composite_only_in_the_hole():
@@ -143,6 +166,9 @@ def test_ssim_term_sees_the_composite_only_in_the_hole():
   filled = np.where(mask > 0.5, target, output)
   assert np.isclose(terms["ssim"], float(losses.ssim(filled, target)))
   assert np.isclose(terms["rec"], terms["mse"] + 0.5 * (1 - terms["ssim"]))
+  half = np.where(mask > 0.5, 1.0, 0.5).astype(np.float32)  # 0.5 is hole
+  assert np.isclose(losses.reconstruction_terms(
+      output, target, half, ssim_weight=0.5)["ssim"], terms["ssim"])
   moved = np.where(mask > 0.5, output + 0.3, output)
   assert np.isclose(losses.reconstruction_terms(
       moved, target, mask, ssim_weight=0.5)["ssim"], terms["ssim"])
