@@ -26,6 +26,7 @@ from pconvgan.generator import count_params
 from pconvgan.generator import init_generator
 from pconvgan.generator import inpaint
 from pconvgan.regions import inpaint_image
+from pconvgan.step_jit import training_jit
 from pconvgan.weights import pretrained
 
 init = init_generator
@@ -37,5 +38,5 @@ __all__ = [
     "DiscriminatorConfig", "GeneratorConfig", "MaskCoverageWarning",
     "UnreachedHoleWarning", "apply", "apply_discriminator",
     "apply_generator", "count_params", "init", "init_discriminator",
-    "init_generator", "inpaint", "inpaint_image", "pretrained",
+    "init_generator", "inpaint", "inpaint_image", "pretrained", "training_jit",
 ]

@@ -127,11 +127,13 @@ def apply_discriminator(params: dict, images: jax.Array) -> jax.Array:
   Whether the local discriminators are used follows from ``params``.
   """
   checks.check_image(images, name="images")
-  return _apply_discriminator(params, images)
+  return _apply_discriminator(params, images, layers.cpu_forms_traced())
 
 
-@jax.jit
-def _apply_discriminator(params: dict, images: jax.Array) -> jax.Array:
+@functools.partial(jax.jit, static_argnums=2)
+def _apply_discriminator(params: dict, images: jax.Array,
+                         cpu_forms: bool) -> jax.Array:
+  del cpu_forms  # the cache key of layers.cpu_forms_traced
   return forward(params, images)
 
 

@@ -196,12 +196,14 @@ def apply_generator(variables: dict, image: jax.Array, mask: jax.Array, *,
   if train and ensemble != 1:
     raise ValueError("train=True runs one pass: ensemble must be 1, got "
                      f"{ensemble}")
-  return _apply_generator(variables, image, mask, train, cfg, ensemble)
+  return _apply_generator(variables, image, mask, train, cfg, ensemble,
+                          layers.cpu_forms_traced())
 
 
-@functools.partial(jax.jit, static_argnums=(3, 4, 5))
+@functools.partial(jax.jit, static_argnums=(3, 4, 5, 6))
 def _apply_generator(variables, image, mask, train: bool, cfg: GeneratorConfig,
-                     ensemble: int = 1):
+                     ensemble: int, cpu_forms: bool):
+  del cpu_forms  # the cache key of layers.cpu_forms_traced
   if ensemble == 1:
     return forward(variables, image, mask, train, cfg)
   return dihedral.average(lambda x, m: forward(variables, x, m, False, cfg),

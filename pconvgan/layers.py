@@ -19,6 +19,14 @@ from jax import lax
 from pconvgan import conv as conv_lib
 from pconvgan import cpu_training
 
+
+def cpu_forms_traced() -> bool:
+  """Whether layers traced now take cpu_training's forms: a static argument
+  of every jit that traces layers, so that a program traced inside the
+  forms is never reused outside them (jit caches do not see the context)."""
+  return cpu_training.enabled()
+
+
 def _conv(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
   """Zero-padded 'same-centred' convolution. Traced inside
   cpu_training.forms (the training steps built for CPU devices), strided

@@ -26,11 +26,11 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from pconvgan import checks
-from pconvgan import cpu_training
 from pconvgan import discriminator
 from pconvgan import generator
 from pconvgan import losses
 from pconvgan import perceptual
+from pconvgan import step_jit
 
 PHASES = ("generator", "discriminator", "joint")
 
@@ -328,11 +328,11 @@ def make_steps(mesh: Mesh, g_tx, d_tx, g_config, loss_config,
   The state is replicated over the mesh and donated; the batch is sharded
   along its first axis, so batch norm and the losses see the global batch.
   Here, and only here, the backend decides the form of the steps: for a mesh
-  of CPU devices they are traced with cpu_training.forms and compiled with
-  cpu_training.xla_options (faster there, same values); for any other
-  devices they are plain jits. Compiler options are allowed on top-level
-  jits only: call the steps directly, not inside another ``jax.jit`` (wrap
-  ``generator_step`` and friends instead).
+  of CPU devices they are built with step_jit.training_jit (the CPU forms:
+  faster there, same values); for any other devices they are plain jits.
+  Compiler options are allowed on top-level jits only: call the steps
+  directly, not inside another ``jax.jit`` (wrap ``generator_step`` and
+  friends instead).
   """
   g_config = checks.as_config(generator.GeneratorConfig, g_config)
   loss_config = checks.as_config(LossConfig, loss_config)
@@ -351,28 +351,17 @@ def make_steps(mesh: Mesh, g_tx, d_tx, g_config, loss_config,
                                  ema_decay=ema_decay,
                                  optim_config=optim_config),
   }
-  on_cpu = uses_cpu_forms(mesh)
-  return {name: jax.jit(_with_cpu_training_forms(fn) if on_cpu else fn,
-                        in_shardings=(replicated, batch),
-                        out_shardings=(replicated, replicated),
-                        donate_argnums=0,
-                        compiler_options=(cpu_training.xla_options() if on_cpu
-                                          else None))
+  platform = "cpu" if uses_cpu_forms(mesh) else mesh.devices.flat[0].platform
+  return {name: step_jit.training_jit(fn, platform=platform,
+                                      in_shardings=(replicated, batch),
+                                      out_shardings=(replicated, replicated),
+                                      donate_argnums=0)
           for name, fn in fns.items()}
 
 
 def uses_cpu_forms(mesh: Mesh) -> bool:
   """Whether steps for ``mesh`` take the CPU forms: its devices are CPUs."""
   return {d.platform for d in mesh.devices.flat} == {"cpu"}
-
-
-def _with_cpu_training_forms(fn: Callable) -> Callable:
-  """``fn`` traced with cpu_training.forms (faster on CPU)."""
-  @functools.wraps(fn)
-  def traced(*args, **kwargs):
-    with cpu_training.forms():
-      return fn(*args, **kwargs)
-  return traced
 
 
 def phase_of(step: int, phase_steps: tuple[int, int, int]) -> str:
