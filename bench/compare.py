@@ -8,7 +8,8 @@ or allocator slow the other), is warmed up, and then waits while the other
 works: the two take turns, phase by phase, for --rounds rounds of --steps
 timed steps each (the first to go alternates). Prints, for each phase's
 training step (and pconvgan's generator gradient step through the public
-``pconvgan.apply``, against PyTorch's generator step), the median images/s
+``pconvgan.apply``, built with jax.jit and with pconvgan.training_jit,
+against PyTorch's generator step), the median images/s
 of each framework over the rounds with the range of the per-round
 medians, and the ratio of the medians with the range of the per-round
 ratios: on a shared machine the load weighs on both alike only within a
@@ -43,8 +44,11 @@ import common  # pylint: disable=wrong-import-position
 
 from pconvgan import generator  # pylint: disable=wrong-import-position
 
-# The public-API step is compared with PyTorch's generator step.
-API_PHASE = "generator, pconvgan.apply"
+# The public-API steps (jax.jit, pconvgan.training_jit) are compared with
+# PyTorch's generator step.
+API_PHASES = {"generator gradient step": "generator, pconvgan.apply, jax.jit",
+              "same, pconvgan.training_jit":
+                  "generator, pconvgan.apply, pconvgan.training_jit"}
 
 
 def sgemm_peak(n: int = 2048, repeats: int = 5) -> float:
@@ -99,6 +103,21 @@ def cpu_description() -> str:
   return f"{model} ({', '.join(f for f in wanted if f in flags) or 'no AVX2'})"
 
 
+def api_runner(step, step_args):
+  """A warmed-up runner of a gradient step of model_speed's form, whose
+  outputs are fed back as the next step's inputs."""
+  import jax  # pylint: disable=import-outside-toplevel
+  state = {"args": step_args}
+
+  def run():
+    params, stats, opt, *data = state["args"]
+    params, stats, opt, loss = step(params, stats, opt, *data)
+    state["args"] = (params, stats, opt, *data)
+    jax.block_until_ready(loss)
+  run()  # warm-up (compiles)
+  return run
+
+
 def jax_worker(args) -> tuple[dict, dict]:
   """(phase -> run, settings) of pconvgan's steps."""
   import jax  # pylint: disable=import-outside-toplevel
@@ -106,17 +125,10 @@ def jax_worker(args) -> tuple[dict, dict]:
   import train_speed  # pylint: disable=import-outside-toplevel
   runners = {phase: run for phase, (run, *_) in train_speed.phase_runners(
       args.batch, args.size, args.width).items()}
-  (_, step, step_args), = [b for b in model_speed.generator_benchmarks(
-      args.batch, args.size, args.width) if "step" in b[0]]
-  state = {"args": step_args}
-
-  def api_step():
-    params, stats, opt, *data = state["args"]
-    params, stats, opt, loss = step(params, stats, opt, *data)
-    state["args"] = (params, stats, opt, *data)
-    jax.block_until_ready(loss)
-  api_step()  # warm-up (compiles)
-  runners[API_PHASE] = api_step
+  for name, step, step_args in model_speed.generator_benchmarks(
+      args.batch, args.size, args.width):
+    if name in API_PHASES:
+      runners[API_PHASES[name]] = api_runner(step, step_args)
   settings = {"framework": f"jax {jax.__version__}",
               "backend": jax.default_backend(),
               "device": jax.devices()[0].device_kind,
@@ -204,7 +216,7 @@ def main() -> None:
   peak = None if on_gpu else sgemm_peak()  # the CPU's; of no use on a GPU
   ours, theirs = Worker("jax", args, device), Worker("torch", args, device)
   pairs = [(phase, phase) for phase in theirs.info["phases"]]
-  pairs.append((API_PHASE, "generator"))
+  pairs += [(phase, "generator") for phase in API_PHASES.values()]
   rates = {phase: ([], []) for phase, _ in pairs}  # per-round images/s
   for round_ in range(args.rounds):
     for phase, torch_phase in pairs:
