@@ -90,8 +90,9 @@ def _known(hole: np.ndarray) -> np.ndarray:
 
 
 def hole_ratio(mask: np.ndarray) -> float:
-  """Fraction of hole pixels in a (H, W, 1) known-pixel mask."""
-  return np.count_nonzero(np.asarray(mask) < 0.5) / np.asarray(mask).size
+  """Fraction of hole pixels in a (H, W, 1) known-pixel mask (hole: 0.5 or
+  below, as the generator and the metrics binarise)."""
+  return np.count_nonzero(np.asarray(mask) <= 0.5) / np.asarray(mask).size
 
 
 def paper_mask(height: int, width: int, holes=PAPER_HOLES) -> np.ndarray:

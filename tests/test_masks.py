@@ -211,6 +211,8 @@ def test_a_pixel_exactly_at_the_threshold_is_known(tmp_path):
   Image.fromarray(grey).save(tmp_path / "m.png")
   np.testing.assert_array_equal(masks.load_mask_file(str(tmp_path / "m.png")),
                                 [[False, False, True, True]])
+  known = masks.folder_mask(str(tmp_path / "m.png"), None, 1, 4)[..., 0]
+  np.testing.assert_array_equal(known, [[1, 1, 0, 0]])
   np.testing.assert_array_equal(
       masks.load_mask_file(str(tmp_path / "m.png"), threshold=128),
       [[False, False, False, True]])
@@ -282,3 +284,72 @@ def test_a_folder_of_odd_or_inverted_mask_files_is_warned_of_once(tmp_path,
   masks.warn_odd_mask_files(paths, 127, where)
   assert (f"1 of the first 2 masks in {where} are odd, e.g. {paths[0]} marks "
           "no hole at threshold 127") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("box_count", (0, 2), "box_count must be 1 <= min <= max"),
+    ("box_count", (3, 2), "box_count must be 1 <= min <= max"),
+    ("box_size", (0.0, 0.4), "box_size must be 0 < min <= max <= 1"),
+    ("box_size", (0.2, 1.1), "box_size must be 0 < min <= max <= 1"),
+    ("buckets", ((0.1, 1.0),), "buckets must be"),
+    ("buckets", ((0.3, 0.3),), "buckets must be"),
+    ("mix", (1.0, 1.0), "mix must be 3 weights"),
+    ("mix", (1.0, 1.0, 1.0, 1.0), "mix must be 3 weights"),
+    ("mix", (0.0, 0.0, 0.0), "positive sum"),
+    ("mix", (1.0, -0.5, 1.0), "weights >= 0"),
+    ("threshold", 255, "threshold must be an integer in 0..254"),
+    ("threshold", -1, "threshold must be an integer in 0..254"),
+])
+def test_each_mask_field_out_of_range_is_refused_by_name(field, value,
+                                                         message):
+  with pytest.raises(ValueError, match=message):
+    masks.MaskConfig(**{field: value})
+
+
+def test_the_edges_of_each_mask_field_are_accepted():
+  masks.MaskConfig(box_count=(1, 1), box_size=(0.5, 1.0),
+                   buckets=((0.0, 0.99),), mix=(0.0, 0.0, 0.25),
+                   threshold=254)
+  masks.MaskConfig(threshold=0)
+
+
+def test_hole_ratio_counts_a_half_as_hole_as_the_generator_does():
+  mask = np.ones((4, 5, 1), np.float32)
+  mask[0, :2] = 0.0
+  mask[1, :3] = 0.5
+  mask[2, 0] = 0.51
+  assert masks.hole_ratio(mask) == 5 / 20
+
+
+def test_box_masks_default_to_sides_of_15_to_45_percent_and_reach_every_edge():
+  tops, lefts, bottoms, rights = set(), set(), set(), set()
+  for seed in range(300):
+    h = hole(masks.box_mask(np.random.default_rng(seed), 32, 40, count=(1, 1)))
+    rows, cols = np.nonzero(h.any(1))[0], np.nonzero(h.any(0))[0]
+    assert 0.15 * 32 - 1 <= len(rows) <= 0.45 * 32 + 1
+    assert 0.15 * 40 - 1 <= len(cols) <= 0.45 * 40 + 1
+    tops.add(rows.min()), lefts.add(cols.min())
+    bottoms.add(rows.max()), rights.add(cols.max())
+  assert 0 in tops and 0 in lefts and 31 in bottoms and 39 in rights
+
+
+def test_a_file_mask_of_default_threshold_marks_128_and_not_127(tmp_path):
+  levels = np.array([[0, 127, 128, 255]], np.uint8)
+  Image.fromarray(levels).save(tmp_path / "m.png")
+  np.testing.assert_array_equal(masks.load_mask_file(str(tmp_path / "m.png")),
+                                [[False, False, True, True]])
+  known = masks.folder_mask(str(tmp_path / "m.png"), None, 1, 4)[..., 0]
+  np.testing.assert_array_equal(known, [[1, 1, 0, 0]])
+
+
+def test_a_16_bit_mask_whose_white_is_255_is_read_as_8_bit_levels():
+  """A 16-bit file holding 8-bit levels (0..255) is not rescaled: 255 is
+  hole. One holding 16-bit levels (0..65535) is: 32896 (128 * 257) is."""
+  eight = Image.fromarray(np.array([[0, 127, 255]], np.uint16))
+  sixteen = Image.fromarray(np.array([[0, 127 * 257, 128 * 257, 65535]],
+                                     np.uint16))
+  assert eight.mode == sixteen.mode == "I;16"
+  np.testing.assert_array_equal(masks.mask_from_image(eight, 127),
+                                [[False, False, True]])
+  np.testing.assert_array_equal(masks.mask_from_image(sixteen, 127),
+                                [[False, False, True, True]])
