@@ -10,10 +10,11 @@ values as XLA's own (up to float summation order), different work.
   matrix-vector products (``batch_norm_train``).
 
 Both are custom VJPs, so forward-mode differentiation (jax.jvp,
-jax.hessian) of what is traced inside fails: the training steps use them,
-the public API does not. ``steps.make_steps`` decides, from the devices of
-its mesh, whether the steps are traced inside ``forms()`` and compiled with
-``xla_options()``; nothing here looks at the backend.
+jax.hessian) of what is traced inside fails: they are used only where a
+step is built with ``step_jit.training_jit`` (pconvgan's training steps,
+and a user's own step built with ``pconvgan.training_jit``), which decides
+whether it is traced inside ``forms()`` and compiled with ``xla_options()``;
+nothing here looks at the backend.
 """
 
 from __future__ import annotations

@@ -22,8 +22,10 @@ from pconvgan import cpu_training
 
 def cpu_forms_traced() -> bool:
   """Whether layers traced now take cpu_training's forms: a static argument
-  of every jit that traces layers, so that a program traced inside the
-  forms is never reused outside them (jit caches do not see the context)."""
+  of pconvgan's cached jits that trace a network's forward pass
+  (apply_generator's, apply_discriminator's), so that they never reuse a
+  program traced inside the forms outside them (jit caches do not see the
+  context)."""
   return cpu_training.enabled()
 
 

@@ -16,7 +16,10 @@ backend. Two limits come with the CPU forms: compiler options are allowed
 on top-level jits only (call the step directly, not inside another
 ``jax.jit``), and their custom VJPs do not support forward-mode
 differentiation (``jax.jvp`` of the step's insides); use ``jax.jit`` for
-those.
+those. Pass ``fn`` un-jitted: pconvgan's own jits keep programs traced
+inside the forms apart from the others, but a jit of your own that wraps
+``pconvgan.apply`` and is called both inside a training_jit step and
+outside it caches whichever it traced first.
 """
 
 from __future__ import annotations

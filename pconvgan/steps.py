@@ -351,7 +351,8 @@ def make_steps(mesh: Mesh, g_tx, d_tx, g_config, loss_config,
                                  ema_decay=ema_decay,
                                  optim_config=optim_config),
   }
-  platform = "cpu" if uses_cpu_forms(mesh) else mesh.devices.flat[0].platform
+  platform = "cpu" if uses_cpu_forms(mesh) else next(
+      d.platform for d in mesh.devices.flat if d.platform != "cpu")
   return {name: step_jit.training_jit(fn, platform=platform,
                                       in_shardings=(replicated, batch),
                                       out_shardings=(replicated, replicated),
