@@ -88,7 +88,7 @@ def check_hole(hole, image_shape: tuple) -> None:
     raise ValueError(
         f"hole must be a bool (H, W) array with True = hole, got dtype {dtype} "
         f"shape {shape}; from a mask with 1 = known pixel (pconvgan.inpaint's "
-        f"convention) pass hole = mask[..., 0] < 0.5, from 0/255 mask levels "
+        f"convention) pass hole = mask[..., 0] <= 0.5, from 0/255 mask levels "
         f"hole = levels > 127")
   if shape != tuple(image_shape[:2]):
     want = f"{image_shape[1]}x{image_shape[0]}"

@@ -392,7 +392,7 @@ def export_masks(config, out_dir: str, count: int, height: int, width: int,
   os.makedirs(out_dir, exist_ok=True)
   paths = []
   for i in range(count):
-    hole = sample(index_rng(seed, i), i)[..., 0] < 0.5
+    hole = sample(index_rng(seed, i), i)[..., 0] <= 0.5
     path = os.path.join(out_dir, f"mask_{i:05d}.png")
     Image.fromarray(hole.astype(np.uint8) * 255).save(path)
     paths.append(path)

@@ -97,6 +97,9 @@ def test_baselines_fill_only_the_hole_and_follow_a_ramp(name):
   np.testing.assert_allclose(filled[known], image[known], atol=1 / 255)
   hole = ~known
   assert np.abs(filled[hole] - image[hole]).mean() < 0.05
+  half = np.where(mask > 0, 1.0, 0.5).astype(np.float32)  # 0.5 is hole too
+  np.testing.assert_array_equal(evaluation.BASELINES[name](image, half),
+                                filled)
 
 
 def test_test_images_from_a_folder_or_the_run_and_its_masks(tmp_path):

@@ -104,7 +104,7 @@ def test_bad_input_is_refused_with_a_clear_error(variables):
   with pytest.raises(ValueError, match=r"the image's 64x64 \(WxH\), got 32x64"):
     regions.inpaint_image(variables, image, np.zeros((64, 32), bool), config=CFG)
   # pconvgan.inpaint's mask (1 = known) is not taken for a hole.
-  with pytest.raises(ValueError, match=r"bool \(H, W\).*mask\[\.\.\., 0\] < 0.5"):
+  with pytest.raises(ValueError, match=r"bool \(H, W\).*mask\[\.\.\., 0\] <= 0.5"):
     regions.inpaint_image(variables, image, np.ones((64, 64, 1), np.float32),
                           config=CFG)
   with pytest.raises(ValueError, match="bool"):
