@@ -327,9 +327,9 @@ def make_steps(mesh: Mesh, g_tx, d_tx, g_config, loss_config,
 
   The state is replicated over the mesh and donated; the batch is sharded
   along its first axis, so batch norm and the losses see the global batch.
-  Here, and only here, the backend decides the form of the steps: for a mesh
-  of CPU devices they are built with step_jit.training_jit (the CPU forms:
-  faster there, same values); for any other devices they are plain jits.
+  They are built with step_jit.training_jit for the mesh's platform: for a
+  mesh of CPU devices with the CPU forms (faster there, same values), for
+  any other devices as plain jits.
   Compiler options are allowed on top-level jits only: call the steps
   directly, not inside another ``jax.jit`` (wrap ``generator_step`` and
   friends instead).
