@@ -4,12 +4,16 @@ commit, each surviving mutant is applied to it (cosmic-ray apply) and the
 session's test command is run. The mutated module must not have changed
 since the session began (the mutants are numbered within it).
 
-    python tests/mutation/recheck.py ~/mutation/MODULE
+    python tests/mutation/recheck.py ~/mutation/MODULE [--tests SELECTION]
+
+--tests replaces the session's pytest selection (its files and -m/-k), for
+example with the whole test file where the session left out slow tests.
 
 Prints each survivor and whether the current tests kill it; the ones still
 alive are either missing tests or equivalent mutants (docs/mutation.md).
 """
 
+import argparse
 import os
 import shlex
 import sqlite3
@@ -18,7 +22,16 @@ import sys
 import tomllib
 
 
-def main(work: str) -> int:
+def test_command(session_command: str, tests: str | None) -> list[str]:
+  """The session's pytest command, its selection replaced by `tests`."""
+  words = shlex.split(session_command)
+  if tests is None:
+    return words
+  first = next(i for i, w in enumerate(words) if w.startswith("tests/"))
+  return words[:first] + shlex.split(tests)
+
+
+def main(work: str, tests: str | None = None) -> int:
   root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
   tree = os.path.join(work, "tree")
@@ -39,7 +52,8 @@ def main(work: str) -> int:
     subprocess.run(["git", "-C", tree, "checkout", "--", path], check=True)
     subprocess.run(["cosmic-ray", "apply", path, operator, str(occurrence)],
                    cwd=tree, check=True, capture_output=True)
-    result = subprocess.run(shlex.split(config["test-command"]), cwd=tree,
+    result = subprocess.run(test_command(config["test-command"], tests),
+                            cwd=tree,
                             capture_output=True, timeout=config["timeout"])
     killed = result.returncode != 0
     alive += not killed
@@ -51,4 +65,9 @@ def main(work: str) -> int:
 
 
 if __name__ == "__main__":
-  sys.exit(main(sys.argv[1]))
+  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  parser.add_argument("work", help="the session's folder (~/mutation/MODULE)")
+  parser.add_argument("--tests", help="pytest selection replacing the "
+                      "session's, e.g. 'tests/test_masks.py'")
+  args = parser.parse_args()
+  sys.exit(main(args.work, args.tests))

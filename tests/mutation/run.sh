@@ -8,7 +8,9 @@
 #     tests/mutation/run.sh MODULE [WORK_DIR]   # default ~/mutation/MODULE
 #
 # Prints the survivors' diffs at the end (cr-report); docs/mutation.md
-# keeps the scores and the survivors judged equivalent.
+# keeps the scores and the survivors judged equivalent. Where a selection
+# leaves out slow tests, run the survivors against the whole file after:
+#     python tests/mutation/recheck.py WORK_DIR --tests tests/test_masks.py
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MODULE=${1:?usage: tests/mutation/run.sh MODULE [WORK_DIR]}
@@ -18,7 +20,7 @@ case $MODULE in
   evaluation) TESTS="tests/test_eval.py -m 'not slow'" ;;
   losses) TESTS="tests/test_losses.py tests/test_perceptual.py" ;;
   steps) TESTS="tests/test_steps.py -m 'not slow'" ;;
-  masks) TESTS="tests/test_masks.py" ;;
+  masks) TESTS="tests/test_masks.py -m 'not slow'" ;;
   generator) TESTS="tests/test_generator.py tests/test_weights.py -k 'not quick_start'" ;;
   discriminator) TESTS="tests/test_discriminator.py" ;;
   regions) TESTS="tests/test_regions.py" ;;

@@ -1,0 +1,22 @@
+"""The mutation-testing helper's command handling (tests/mutation)."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "mutation"))
+import recheck  # pylint: disable=wrong-import-position
+
+SESSION = ("python -m pytest -x -q -n 0 -p no:cacheprovider "
+           "tests/test_masks.py -m 'not slow'")
+
+
+def test_recheck_keeps_the_session_command_without_tests():
+  assert recheck.test_command(SESSION, None) == [
+      "python", "-m", "pytest", "-x", "-q", "-n", "0", "-p",
+      "no:cacheprovider", "tests/test_masks.py", "-m", "not slow"]
+
+
+def test_recheck_replaces_the_whole_selection_and_keeps_the_options():
+  assert recheck.test_command(SESSION, "tests/test_masks.py -k draws") == [
+      "python", "-m", "pytest", "-x", "-q", "-n", "0", "-p",
+      "no:cacheprovider", "tests/test_masks.py", "-k", "draws"]
