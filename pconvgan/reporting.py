@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from typing import Mapping
 
 import numpy as np
@@ -88,6 +89,26 @@ def _plain(value):
   return value
 
 
+def _summary_writer():
+  """tensorboardX's SummaryWriter class, imported without PyTorch.
+
+  tensorboardX imports torch when it is installed, only to accept its
+  tensors; that costs a training seconds of start-up for nothing here (we
+  write numbers and NumPy images). Where torch is not imported yet, the
+  import is made to fail for the moment tensorboardX loads; a later
+  ``import torch`` works as usual.
+  """
+  if "tensorboardX" in sys.modules or "torch" in sys.modules:
+    from tensorboardX import SummaryWriter  # pylint: disable=import-outside-toplevel
+    return SummaryWriter
+  sys.modules["torch"] = None  # `import torch` raises ImportError
+  try:
+    from tensorboardX import SummaryWriter  # pylint: disable=import-outside-toplevel
+  finally:
+    del sys.modules["torch"]
+  return SummaryWriter
+
+
 class MetricsLog:
   """Appends metrics to ``WORKDIR/metrics.jsonl`` and TensorBoard events to
   ``WORKDIR/tensorboard`` (tensorboardX: no TensorFlow needed).
@@ -114,8 +135,7 @@ class MetricsLog:
       os.fsync(f.fileno())
     os.replace(tmp, self.path)
     if tensorboard:
-      from tensorboardX import SummaryWriter  # pylint: disable=import-outside-toplevel
-      self._writer = SummaryWriter(os.path.join(workdir, "tensorboard"),
+      self._writer = _summary_writer()(os.path.join(workdir, "tensorboard"),
                                    purge_step=start + 1 if start else None)
 
   def last(self, key: str, default=None):

@@ -395,3 +395,29 @@ def test_ckpt_takes_a_workdir_its_checkpoints_folder_or_one_step(straight_run):
   diffs = [float(np.abs(a - b).max()) for a, b in zip(
       jax.tree.leaves(newest[0]), jax.tree.leaves(older[0]))]
   assert max(diffs) > 0
+
+
+def test_tensorboard_events_are_written_without_importing_torch(tmp_path):
+  """tensorboardX imports PyTorch where it is installed (seconds of start-up
+  for nothing); the metrics log keeps it out and a later import still
+  works. Fresh interpreters: this process may have imported either."""
+  code = f"""
+import importlib.util, os, sys
+import numpy as np
+from pconvgan import reporting
+log = reporting.MetricsLog({str(tmp_path)!r})
+log.write(1, {{"mse": 0.5}})
+log.image(1, "samples", np.zeros((4, 4, 3), np.float32))
+log.close()
+assert "torch" not in sys.modules, "tensorboardX imported torch"
+assert os.listdir(os.path.join({str(tmp_path)!r}, "tensorboard"))
+if importlib.util.find_spec("torch") is not None:
+  import torch
+  assert torch.zeros(1).shape == (1,)
+print("ok")
+"""
+  result = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, timeout=120)
+  assert result.returncode == 0 and result.stdout.strip() == "ok", (
+      result.stderr[-2000:])
+  assert tensorboard_tags(str(tmp_path)) == {"mse": {1}, "samples": {1}}
