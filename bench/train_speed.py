@@ -24,8 +24,9 @@ from pconvgan import steps
 
 def phase_runners(batch: int = 16, size: int = 128, width: float = 1.0
                   ) -> dict:
-  """Phase -> (run, compile s, compiled step MiB): ``run()`` does one jitted,
-  donated step exactly as train.py does and waits for it; warmed up."""
+  """Phase -> (run, compile s, compiled step MiB, compiled HLO text):
+  ``run()`` does one jitted, donated step exactly as train.py does and waits
+  for it; warmed up."""
   mesh = steps.make_mesh()
   replicated, sharded = steps.shardings(mesh)
   g_cfg = generator.GeneratorConfig(width=width)
@@ -51,7 +52,7 @@ def phase_runners(batch: int = 16, size: int = 128, width: float = 1.0
       holder["state"], metrics = fn(holder["state"], data)
       jax.block_until_ready(metrics)
     run()  # warm-up
-    runners[phase] = (run, compile_s, step_mib)
+    runners[phase] = (run, compile_s, step_mib, compiled.as_text())
   return runners
 
 
@@ -59,7 +60,7 @@ def phase_rates(batch: int = 16, size: int = 128, width: float = 1.0,
                 repeats: int = 4) -> dict:
   """Phase -> (images/s, compile s, compiled step MiB) of the jitted steps."""
   rates = {}
-  for phase, (run, compile_s, step_mib) in phase_runners(batch, size,
+  for phase, (run, compile_s, step_mib, _) in phase_runners(batch, size,
                                                          width).items():
     runs = [common.seconds(run) for _ in range(repeats)]
     rates[phase] = (common.median_rate(batch, runs), compile_s, step_mib)
