@@ -22,8 +22,10 @@ op. Both are sorted into the same kinds:
 
 Prints, per phase and kind, the milliseconds per step of each framework and
 their ratio, beside each step's measured time. The ops' times are sums: ops
-that run at the same time on different threads each count, so a kind's
-share is of the summed time, not of the wall clock.
+that run at the same time on different threads each count. XLA's CPU
+runtime hands convolutions and matrix products to a thread pool and their
+events end at the hand-over, so pconvgan's ops sum to less than its step:
+the difference is mostly that convolution work (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -48,7 +50,19 @@ CONV_GRADIENTS = ("conv input gradient", "conv weight gradient")
 
 
 def hlo_kinds(hlo_text: str, batch: int) -> dict[str, str]:
-  """Instruction name -> kind, for the instructions of a compiled step."""
+  """Instruction name -> kind, for the instructions of a compiled step.
+
+  pconvgan's CPU forms compute many convolutions as matrix products (dot
+  instructions, alone or inside fusions such as XNNPACK's): those count as
+  convolution work too, forward or backward by their op_name."""
+  computations, current = {}, None
+  for line in hlo_text.splitlines():  # which computations hold a product
+    head = re.match(r"\s*(?:ENTRY )?%?([\w.\-]+) .*\{\s*$", line)
+    if head:
+      current = computations.setdefault(head.group(1), False)
+      current = head.group(1)
+    elif current and re.search(r" (dot|convolution)\(", line):
+      computations[current] = True
   kinds = {}
   for line in hlo_text.splitlines():
     m = re.match(r"\s*(?:ROOT )?%?([\w.\-]+) = (\w+)\[([\d,]*)\]\S* ([\w\-]+)\(",
@@ -56,15 +70,20 @@ def hlo_kinds(hlo_text: str, batch: int) -> dict[str, str]:
     if not m:
       continue
     name, shape, opcode = m.group(1), m.group(3), m.group(4)
+    calls = re.search(r"calls=%?([\w.\-]+)", line)
+    op_name = re.search(r'op_name="([^"]*)"', line)
+    backward = bool(op_name) and "transpose(" in op_name.group(1)
     if opcode == "convolution":
       dims = [int(d) for d in shape.split(",") if d]
-      op_name = re.search(r'op_name="([^"]*)"', line)
       if not dims or dims[0] != batch:
         kinds[name] = "conv weight gradient"
-      elif op_name and "transpose(" in op_name.group(1):
+      elif backward:
         kinds[name] = "conv input gradient"
       else:
         kinds[name] = "conv forward"
+    elif opcode == "dot" or (opcode == "fusion" and calls
+                             and computations.get(calls.group(1))):
+      kinds[name] = "product backward" if backward else "product forward"
     elif opcode in ("transpose", "copy") or (
         opcode == "fusion" and re.match(r"(transpose|copy)", name)):
       kinds[name] = "layout copies"
@@ -110,7 +129,9 @@ def jax_profile(args) -> dict:
       kind = kinds.get(e.get("name")) if e.get("ph") == "X" else None
       if kind:
         totals[kind] += e["dur"] / 1e3 / args.steps
-    totals["conv backward"] = sum(totals[k] for k in CONV_GRADIENTS)
+    totals["conv forward"] += totals["product forward"]
+    totals["conv backward"] = sum(totals[k] for k in (*CONV_GRADIENTS,
+                                                      "product backward"))
     result[phase] = {**totals, "step": step_ms}
   return result
 
@@ -171,7 +192,8 @@ def main() -> None:
       ratio = f"{a / b:.2f}" if b else "-"
       print(f"{label} | {a:.0f} | {b:.0f} | {ratio}")
     print("pconvgan's conv backward: "
-          + ", ".join(f"{k} {jx.get(k, 0.0):.0f}" for k in CONV_GRADIENTS))
+          + ", ".join(f"{k} {jx.get(k, 0.0):.0f}" for k in (
+              *CONV_GRADIENTS, "product forward", "product backward")))
     total_j = sum(jx.get(k, 0.0) for k in KINDS)
     total_t = sum(tc.get(k, 0.0) for k in KINDS)
     print(f"sum of the ops | {total_j:.0f} | {total_t:.0f} | "
