@@ -48,12 +48,15 @@ def main(work: str, tests: str | None = None) -> int:
   subprocess.run(["git", "-C", tree, "checkout", "-q", "--force", "--detach",
                   head], check=True)
   alive = 0
+  env = dict(os.environ,  # the session's compilation cache, as run.sh's
+             PCONVGAN_TEST_XLA_CACHE=os.path.join(work, "xla-cache"))
+  os.makedirs(env["PCONVGAN_TEST_XLA_CACHE"], exist_ok=True)
   for path, operator, occurrence, row in survivors:
     subprocess.run(["git", "-C", tree, "checkout", "--", path], check=True)
     subprocess.run(["cosmic-ray", "apply", path, operator, str(occurrence)],
                    cwd=tree, check=True, capture_output=True)
     result = subprocess.run(test_command(config["test-command"], tests),
-                            cwd=tree,
+                            cwd=tree, env=env,
                             capture_output=True, timeout=config["timeout"])
     killed = result.returncode != 0
     alive += not killed

@@ -30,6 +30,11 @@ case $MODULE in
      exit 2 ;;
 esac
 mkdir -p "$WORK"
+# One XLA compilation cache for all the mutants' test runs (tests/conftest.py
+# uses it instead of a fresh one per run): a mutant recompiles only the
+# programs it changes, which for the JAX modules is most of a run's time.
+export PCONVGAN_TEST_XLA_CACHE="$WORK/xla-cache"
+mkdir -p "$PCONVGAN_TEST_XLA_CACHE"
 if [ ! -d "$WORK/tree" ]; then  # mutants are written to disk: never the work tree
   git -C "$ROOT" worktree add --detach "$WORK/tree" HEAD
 fi
@@ -48,6 +53,8 @@ if [ ! -f "$WORK/session.sqlite" ]; then
   cosmic-ray init "$WORK/config.toml" "$WORK/session.sqlite"
   cr-filter-operators "$WORK/session.sqlite" "$ROOT/tests/mutation/operators.toml"
 fi
+# A run killed mid-mutant leaves that mutant written: start from the original.
+git -C "$WORK/tree" checkout -- "pconvgan/$MODULE.py"
 cosmic-ray exec "$WORK/config.toml" "$WORK/session.sqlite"
 cr-report --show-diff --surviving-only "$WORK/session.sqlite"
 cr-report "$WORK/session.sqlite" | tail -3
