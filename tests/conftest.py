@@ -68,3 +68,10 @@ def straight_run(tmp_path_factory):
   training.train(tiny_config.get_config(), workdir, devices=jax.devices()[:1],
                  progress=False)
   return workdir
+
+
+def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argument
+  """Slow tests first. pytest-xdist gives each worker a contiguous share of
+  the list and balances by stealing from the ends of the queues: long tests
+  at the end would keep one core busy after the other has finished."""
+  items.sort(key=lambda item: item.get_closest_marker("slow") is None)
