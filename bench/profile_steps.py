@@ -2,7 +2,7 @@
 
     pip install torch            # CPU build; for benchmarking only
     python bench/profile_steps.py [--batch 16] [--size 128] [--steps 3]
-                                  [--phases discriminator joint]
+                                  [--phases generator discriminator joint]
 
 Each framework runs in a process of its own, one after the other, with its
 steps warmed up (pconvgan's built as train.py builds them: make_steps, the
@@ -14,7 +14,8 @@ op. Both are sorted into the same kinds:
 - convolution forward and backward (input and weight gradients: one aten op
   in PyTorch; apart for pconvgan, where an XLA convolution whose output is
   not batch-major is a weight gradient and one whose op_name says
-  ``transpose(`` an input gradient);
+  ``transpose(`` an input gradient: so the per-device batch must differ
+  from every kernel's first dimension, true of the defaults);
 - layout copies (XLA's transposes and copies; PyTorch's copy_, clone,
   contiguous, cat);
 - everything else (elementwise fusions, batch norm, reductions, the
@@ -50,19 +51,27 @@ CONV_GRADIENTS = ("conv input gradient", "conv weight gradient")
 
 
 def hlo_kinds(hlo_text: str, batch: int) -> dict[str, str]:
-  """Instruction name -> kind, for the instructions of a compiled step.
+  """Instruction name -> kind, for the instructions of a compiled step that
+  run as thunks of their own (not those inside fusions).
 
   pconvgan's CPU forms compute many convolutions as matrix products (dot
   instructions, alone or inside fusions such as XNNPACK's): those count as
   convolution work too, forward or backward by their op_name."""
-  computations, current = {}, None
+  computations, fused, owner, current = {}, set(), {}, None
   for line in hlo_text.splitlines():  # which computations hold a product
     head = re.match(r"\s*(?:ENTRY )?%?([\w.\-]+) .*\{\s*$", line)
     if head:
-      current = computations.setdefault(head.group(1), False)
       current = head.group(1)
-    elif current and re.search(r" (dot|convolution)\(", line):
+      computations.setdefault(current, False)
+      continue
+    name = re.match(r"\s*(?:ROOT )?%?([\w.\-]+) = ", line)
+    if current and name:
+      owner[name.group(1)] = current
+    if current and re.search(r" (dot|convolution)\(", line):
       computations[current] = True
+    calls = re.search(r" fusion\(.*calls=%?([\w.\-]+)", line)
+    if calls:
+      fused.add(calls.group(1))
   kinds = {}
   for line in hlo_text.splitlines():
     m = re.match(r"\s*(?:ROOT )?%?([\w.\-]+) = (\w+)\[([\d,]*)\]\S* ([\w\-]+)\(",
@@ -70,6 +79,8 @@ def hlo_kinds(hlo_text: str, batch: int) -> dict[str, str]:
     if not m:
       continue
     name, shape, opcode = m.group(1), m.group(3), m.group(4)
+    if owner.get(name) in fused:
+      continue  # inside a fusion: its thunk is the fusion's
     calls = re.search(r"calls=%?([\w.\-]+)", line)
     op_name = re.search(r'op_name="([^"]*)"', line)
     backward = bool(op_name) and "transpose(" in op_name.group(1)
@@ -112,17 +123,18 @@ def jax_profile(args) -> dict:
   result = {}
   for phase in args.phases:
     run, _, _, text = runners[phase]
-    kinds = hlo_kinds(text, args.batch)
-    folder = tempfile.mkdtemp(prefix="pconvgan-profile-")
-    with jax.profiler.trace(folder, create_perfetto_trace=True):
-      start = time.perf_counter()
-      for _ in range(args.steps):
-        run()
-      step_ms = (time.perf_counter() - start) / args.steps * 1e3
-    path = glob.glob(os.path.join(folder, "**", "*.trace.json.gz"),
-                     recursive=True)[0]
-    with gzip.open(path) as f:
-      trace = json.load(f)
+    # The compiled step holds each device's share of the batch.
+    kinds = hlo_kinds(text, args.batch // jax.local_device_count())
+    with tempfile.TemporaryDirectory(prefix="pconvgan-profile-") as folder:
+      with jax.profiler.trace(folder, create_perfetto_trace=True):
+        start = time.perf_counter()
+        for _ in range(args.steps):
+          run()
+        step_ms = (time.perf_counter() - start) / args.steps * 1e3
+      path = glob.glob(os.path.join(folder, "**", "*.trace.json.gz"),
+                       recursive=True)[0]
+      with gzip.open(path) as f:
+        trace = json.load(f)
     events = trace["traceEvents"] if isinstance(trace, dict) else trace
     totals = collections.Counter()
     for e in events:
@@ -166,7 +178,8 @@ def main() -> None:
                  help="channel width multiplier of the networks")
   p.add_argument("--steps", type=int, default=3,
                  help="profiled steps per phase (after a warm-up step)")
-  p.add_argument("--phases", nargs="+", default=["discriminator", "joint"],
+  p.add_argument("--phases", nargs="+",
+                 default=["generator", "discriminator", "joint"],
                  choices=["generator", "discriminator", "joint"],
                  help="the training steps to profile")
   p.add_argument("--worker", choices=["jax", "torch"], help=argparse.SUPPRESS)
@@ -178,7 +191,7 @@ def main() -> None:
   results = {}
   for worker in ("jax", "torch"):
     out = subprocess.run([sys.executable, __file__, "--worker", worker,
-                          *sys.argv[1:]], check=True, capture_output=True,
+                          *sys.argv[1:]], check=True, stdout=subprocess.PIPE,
                          text=True).stdout
     results[worker] = json.loads(out.strip().splitlines()[-1])
   print(f"batch {args.batch}, {args.size} px, width {args.width}, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from typing import Mapping
 
 import numpy as np
@@ -89,24 +90,30 @@ def _plain(value):
   return value
 
 
+_IMPORT_LOCK = threading.Lock()
+
+
 def _summary_writer():
   """tensorboardX's SummaryWriter class, imported without PyTorch.
 
   tensorboardX imports torch when it is installed, only to accept its
   tensors; that costs a training seconds of start-up for nothing here (we
-  write numbers and NumPy images). Where torch is not imported yet, the
-  import is made to fail for the moment tensorboardX loads; a later
-  ``import torch`` works as usual.
+  write numbers and NumPy images). Where torch is not imported yet, its
+  import is made to fail while tensorboardX loads (a fraction of a second,
+  once per process: a thread importing torch for the first time in that
+  moment would fail too); a later ``import torch`` works as usual.
   """
-  if "tensorboardX" in sys.modules or "torch" in sys.modules:
-    from tensorboardX import SummaryWriter  # pylint: disable=import-outside-toplevel
+  with _IMPORT_LOCK:
+    if "tensorboardX" in sys.modules or "torch" in sys.modules:
+      from tensorboardX import SummaryWriter  # pylint: disable=import-outside-toplevel
+      return SummaryWriter
+    sys.modules["torch"] = None  # `import torch` raises ImportError
+    try:
+      from tensorboardX import SummaryWriter  # pylint: disable=import-outside-toplevel
+    finally:
+      if "torch" in sys.modules and sys.modules["torch"] is None:
+        del sys.modules["torch"]  # only our entry, not a real import
     return SummaryWriter
-  sys.modules["torch"] = None  # `import torch` raises ImportError
-  try:
-    from tensorboardX import SummaryWriter  # pylint: disable=import-outside-toplevel
-  finally:
-    del sys.modules["torch"]
-  return SummaryWriter
 
 
 class MetricsLog:

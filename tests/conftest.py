@@ -10,6 +10,7 @@
   the subprocesses they start (through the environment): tests that train
   the same tiny model in several processes compile each step once. Removed
   when the session ends.
+- Under pytest-xdist, slow tests run first (pytest_collection_modifyitems).
 """
 
 import atexit
@@ -70,8 +71,10 @@ def straight_run(tmp_path_factory):
   return workdir
 
 
-def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argument
-  """Slow tests first. pytest-xdist gives each worker a contiguous share of
-  the list and balances by stealing from the ends of the queues: long tests
-  at the end would keep one core busy after the other has finished."""
-  items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+def pytest_collection_modifyitems(config, items):
+  """Under pytest-xdist, slow tests first: it gives each worker a contiguous
+  share of the list and balances by stealing from the ends of the queues,
+  so long tests at the end would keep one core busy after the other has
+  finished. In one process (-n 0, the mutation runs' -x) the order stays."""
+  if hasattr(config, "workerinput") or config.getoption("numprocesses", None):
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -28,8 +28,20 @@ def test_a_convolutions_gradient_has_one_of_each_kind():
   assert "everything else" in kinds.values()  # tanh and its derivative
 
 
+def test_matrix_products_count_as_convolution_work_forward_and_backward():
+  """The CPU forms compute convolutions as matrix products, alone or fused:
+  a product's gradient holds one forward and two backward products."""
+  def loss(x, w):
+    return jnp.sum(jnp.tanh(x @ w))
+
+  x, w = jnp.ones((5, 8)), jnp.ones((8, 6))
+  text = jax.jit(jax.grad(loss, argnums=(0, 1))).lower(x, w).compile().as_text()
+  kinds = collections.Counter(profile_steps.hlo_kinds(text, 5).values())
+  assert kinds["product forward"] == 1 and kinds["product backward"] == 2, kinds
+
+
 def test_torch_ops_by_kind():
   assert profile_steps.torch_kind("aten::mkldnn_convolution") == "conv forward"
   assert profile_steps.torch_kind("aten::convolution_backward") == "conv backward"
-  assert profile_steps.torch_kind("aten::copy_") == "layout copies"
+  assert profile_steps.torch_kind("aten::cat") == "layout copies"
   assert profile_steps.torch_kind("aten::native_batch_norm") == "everything else"

@@ -3,6 +3,8 @@
 import os
 import sys
 
+import pytest
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "mutation"))
 import recheck  # pylint: disable=wrong-import-position
 
@@ -20,3 +22,8 @@ def test_recheck_replaces_the_whole_selection_and_keeps_the_options():
   assert recheck.test_command(SESSION, "tests/test_masks.py -k draws") == [
       "python", "-m", "pytest", "-x", "-q", "-n", "0", "-p",
       "no:cacheprovider", "tests/test_masks.py", "-k", "draws"]
+
+
+def test_recheck_refuses_a_command_without_tests():
+  with pytest.raises(ValueError, match="no tests/ path"):
+    recheck.test_command("python -m pytest -q", "tests/test_masks.py")

@@ -412,12 +412,18 @@ log.close()
 assert "torch" not in sys.modules, "tensorboardX imported torch"
 assert os.listdir(os.path.join({str(tmp_path)!r}, "tensorboard"))
 if importlib.util.find_spec("torch") is not None:
-  import torch
-  assert torch.zeros(1).shape == (1,)
+  import torch  # a real import after ours, and tensorboardX takes its tensors
+  log = reporting.MetricsLog({str(tmp_path / "again")!r})
+  log._writer.add_scalar("t", torch.ones(()), 1)
+  log.close()
+  print("torch")
 print("ok")
 """
   result = subprocess.run([sys.executable, "-c", code], capture_output=True,
                           text=True, timeout=120)
-  assert result.returncode == 0 and result.stdout.strip() == "ok", (
+  assert result.returncode == 0 and result.stdout.split()[-1] == "ok", (
       result.stderr[-2000:])
   assert tensorboard_tags(str(tmp_path)) == {"mse": {1}, "samples": {1}}
+  if "torch" not in result.stdout:
+    pytest.skip("events written; without torch installed, the guard's point "
+                "is not tested")

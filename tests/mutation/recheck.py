@@ -23,11 +23,16 @@ import tomllib
 
 
 def test_command(session_command: str, tests: str | None) -> list[str]:
-  """The session's pytest command, its selection replaced by `tests`."""
+  """The session's pytest command, its selection (the words from its first
+  tests/ path on) replaced by `tests`."""
   words = shlex.split(session_command)
   if tests is None:
     return words
-  first = next(i for i, w in enumerate(words) if w.startswith("tests/"))
+  first = next((i for i, w in enumerate(words) if w.startswith("tests/")),
+               None)
+  if first is None:
+    raise ValueError(f"no tests/ path in the session's command: "
+                     f"{session_command}")
   return words[:first] + shlex.split(tests)
 
 

@@ -10,7 +10,7 @@
 # Prints the survivors' diffs at the end (cr-report); docs/mutation.md
 # keeps the scores and the survivors judged equivalent. Where a selection
 # leaves out slow tests, run the survivors against the whole file after:
-#     python tests/mutation/recheck.py WORK_DIR --tests tests/test_masks.py
+#     python tests/mutation/recheck.py WORK_DIR --tests "tests/test_masks.py ..."
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MODULE=${1:?usage: tests/mutation/run.sh MODULE [WORK_DIR]}
@@ -20,7 +20,7 @@ case $MODULE in
   evaluation) TESTS="tests/test_eval.py -m 'not slow'" ;;
   losses) TESTS="tests/test_losses.py tests/test_perceptual.py" ;;
   steps) TESTS="tests/test_steps.py -m 'not slow'" ;;
-  masks) TESTS="tests/test_masks.py -m 'not slow'" ;;
+  masks) TESTS="tests/test_masks.py tests/test_mask_strokes.py tests/test_mask_files.py tests/test_mask_command.py -m 'not slow'" ;;
   generator) TESTS="tests/test_generator.py tests/test_weights.py -k 'not quick_start'" ;;
   discriminator) TESTS="tests/test_discriminator.py" ;;
   regions) TESTS="tests/test_regions.py" ;;
@@ -48,13 +48,13 @@ test-command = "python -m pytest -x -q -n 0 -p no:cacheprovider $TESTS"
 [cosmic-ray.distributor]
 name = "local"
 TOML
+# A run killed mid-mutant leaves that mutant written: start from the original.
+git -C "$WORK/tree" checkout -- "pconvgan/$MODULE.py"
 cd "$WORK/tree"
 if [ ! -f "$WORK/session.sqlite" ]; then
   cosmic-ray init "$WORK/config.toml" "$WORK/session.sqlite"
   cr-filter-operators "$WORK/session.sqlite" "$ROOT/tests/mutation/operators.toml"
 fi
-# A run killed mid-mutant leaves that mutant written: start from the original.
-git -C "$WORK/tree" checkout -- "pconvgan/$MODULE.py"
 cosmic-ray exec "$WORK/config.toml" "$WORK/session.sqlite"
 cr-report --show-diff --surviving-only "$WORK/session.sqlite"
 cr-report "$WORK/session.sqlite" | tail -3
