@@ -166,8 +166,9 @@ def test_the_mask_config_is_frozen_and_reads_files_at_127_by_default(tmp_path):
 
 
 def test_a_bucket_of_other_than_two_bounds_or_holding_no_count_is_refused():
-  with pytest.raises(ValueError, match="mask buckets"):
-    masks.MaskConfig(buckets=((0.1, 0.2, 0.3),))
+  for bucket in ((0.1, 0.2, 0.3), (0.1,), (-0.1, 0.2)):
+    with pytest.raises(ValueError, match="mask buckets"):
+      masks.MaskConfig(buckets=(bucket,))
   with pytest.raises(ValueError, match="holds no pixel count at 32x32"):
     # floor(0.1 * 1024) = floor(0.1005 * 1024) = 102: no count in between.
     masks.freeform_mask(np.random.default_rng(0), 32, 32, (0.1, 0.1005))

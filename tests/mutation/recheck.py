@@ -65,7 +65,7 @@ def main(work: str, tests: str | None = None) -> int:
                             capture_output=True, timeout=config["timeout"])
     killed = result.returncode != 0
     alive += not killed
-    print(f"{'killed' if killed else 'ALIVE '} {path}:{row + 1} {operator} "
+    print(f"{'killed' if killed else 'ALIVE '} {path}:{row} {operator} "
           f"#{occurrence}", flush=True)
   subprocess.run(["git", "-C", tree, "checkout", "--", module], check=True)
   print(f"{len(survivors)} survivors of the session, {alive} still alive")
