@@ -315,3 +315,18 @@ def test_the_first_odd_mask_file_is_named_with_its_own_problem(tmp_path,
                             str(tmp_path))
   err = capsys.readouterr().err
   assert f"e.g. {tmp_path / 'a.png'} marks no hole at threshold 127" in err
+
+
+def test_an_rgb_mask_with_a_transparent_colour_is_read_by_brightness(tmp_path):
+  """As for grey: an RGB PNG whose black is marked transparent (tRNS) has no
+  painted layer; its brightest channel decides."""
+  rgb = np.zeros((1, 4, 3), np.uint8)
+  rgb[0, 1] = (100, 0, 0)
+  rgb[0, 2] = (0, 200, 0)
+  rgb[0, 3] = 255
+  path = tmp_path / "m.png"
+  Image.fromarray(rgb).save(path, transparency=(0, 0, 0))
+  with Image.open(path) as image:
+    assert image.mode == "RGB" and "transparency" in image.info
+  np.testing.assert_array_equal(masks.load_mask_file(str(path)),
+                                [[False, False, True, True]])
