@@ -173,16 +173,19 @@ def test_16_bit_levels_are_scaled_from_above_255():
   wide = np.array([[0, 100, 256]], np.uint16)
   np.testing.assert_array_equal(masks.mask_from_image(Image.fromarray(wide)),
                                 [[False, True, True]])
-  # 32700 / 257 = 127.2 is above 127; divided by anything larger it is not.
-  levels = np.array([[0, 32700, 65535]], np.uint16)
+  # 32700 / 257 = 127.2 is above 127, and 32600 / 257 = 126.9 is not:
+  # divided by 258 or 256 each would fall on the other side.
+  levels = np.array([[0, 32600, 32700, 65535]], np.uint16)
   np.testing.assert_array_equal(masks.mask_from_image(Image.fromarray(levels)),
-                                [[False, True, True]])
+                                [[False, False, True, True]])
 
 
 def test_only_a_mask_of_zeros_and_ones_marks_every_non_zero_pixel():
   faint = np.array([[0, 2, 100, 200]], np.uint8)  # 8-bit levels, not 0/1
   np.testing.assert_array_equal(masks.mask_from_image(Image.fromarray(faint)),
                                 [[False, False, False, True]])
+  darkest = np.array([[0, 1, 2]], np.uint8)  # levels up to 2: none above 127
+  assert not masks.mask_from_image(Image.fromarray(darkest)).any()
 
 
 def test_photograph_heuristic_counts_strict_mid_tones_over_a_quarter():
