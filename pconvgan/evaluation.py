@@ -35,7 +35,7 @@ COLUMNS = (("hole_l1", "hole L1 %", ".2f"), ("psnr", "PSNR dB", ".2f"),
 def _opencv(image: np.ndarray, mask: np.ndarray, method: str) -> np.ndarray:
   import cv2  # pylint: disable=import-outside-toplevel
   rgb = np.uint8(np.round(np.clip(image, 0, 1) * 255))
-  hole = np.uint8(mask[..., 0] <= 0.5) * 255
+  hole = np.uint8(metrics.hole_pixels(mask)) * 255
   flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
   return cv2.inpaint(rgb, hole, 3, flag).astype(np.float32) / 255.0
 
@@ -53,7 +53,7 @@ def navier_stokes(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def biharmonic(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
   """scikit-image's biharmonic inpainting, per channel."""
   from skimage.restoration import inpaint_biharmonic  # pylint: disable=import-outside-toplevel
-  hole = mask[..., 0] <= 0.5
+  hole = metrics.hole_pixels(mask)
   if not hole.any():
     return np.asarray(image, np.float32)
   out = inpaint_biharmonic(np.asarray(image, np.float64), hole, channel_axis=-1)

@@ -29,14 +29,14 @@ import numpy as np
 PSNR_CAP = 100.0
 
 
-def _hole(mask: np.ndarray) -> np.ndarray:
+def hole_pixels(mask: np.ndarray) -> np.ndarray:
   """Hole pixels: mask <= 0.5, the complement of composite()'s known ones."""
   return np.asarray(mask)[..., 0] <= 0.5
 
 
 def hole_l1(output: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:
   """Mean |output - target| over hole pixels and channels, in percent."""
-  hole = _hole(mask)
+  hole = hole_pixels(mask)
   if not hole.any():
     return 0.0
   return float(np.mean(np.abs(output[hole] - target[hole])) * 100.0)
@@ -71,13 +71,13 @@ def gradient_energy(image: np.ndarray, mask: np.ndarray) -> float:
   dx = np.zeros_like(grey)
   dy[:-1] = grey[1:] - grey[:-1]
   dx[:, :-1] = grey[:, 1:] - grey[:, :-1]
-  return float(np.sum(np.sqrt(dx ** 2 + dy ** 2)[_hole(mask)]))
+  return float(np.sum(np.sqrt(dx ** 2 + dy ** 2)[hole_pixels(mask)]))
 
 
 def colour_shift(output: np.ndarray, target: np.ndarray, mask: np.ndarray
                  ) -> float:
   """|mean RGB of output's hole - mean RGB of target's hole|, in 8-bit levels."""
-  hole = _hole(mask)
+  hole = hole_pixels(mask)
   if not hole.any():
     return 0.0
   diff = np.mean(output[hole], 0) - np.mean(target[hole], 0)
@@ -109,7 +109,7 @@ def checkerboard_energy(image: np.ndarray, mask: np.ndarray) -> float:
   with A^2; flat, linear and quadratic shading gives 0."""
   k = CHECKERBOARD_WINDOW
   grey = np.asarray(image, np.float64).mean(-1)
-  hole = _hole(mask)
+  hole = hole_pixels(mask)
   # An image smaller than a window has no valid position: empty maps, 0.
   inside = _filter_valid(hole.astype(np.float64), np.ones(k), np.ones(k)
                          ) > k * k - 0.5
@@ -129,7 +129,7 @@ def composite(output: np.ndarray, image: np.ndarray, mask: np.ndarray
 def mean_fill(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
   """The baseline of the paper's section 3: holes filled with the known pixels'
   mean colour."""
-  known = ~_hole(mask)
+  known = ~hole_pixels(mask)
   colour = image[known].mean(0) if known.any() else np.full(3, 0.5, np.float32)
   return np.where(known[..., None], image, colour).astype(np.float32)
 
