@@ -46,3 +46,21 @@ def paper_masks(batch: int, size: int):
   from pconvgan import masks  # pylint: disable=import-outside-toplevel
   mask = masks.paper_mask(size, size).reshape(1, size, size, 1)
   return np.repeat(mask.astype(np.float32), batch, axis=0)
+
+
+def cpu_description() -> str:
+  """The CPU's model name and the vector features that matter to XLA and
+  oneDNN (from /proc/cpuinfo; the platform's name elsewhere)."""
+  try:
+    with open("/proc/cpuinfo") as f:
+      info = f.read()
+  except OSError:
+    import platform  # pylint: disable=import-outside-toplevel
+    return platform.processor() or platform.machine()
+  model = next((line.split(":", 1)[1].strip() for line in info.splitlines()
+                if line.startswith("model name")), "unknown CPU")
+  flags = next((line.split(":", 1)[1].split() for line in info.splitlines()
+                if line.startswith("flags")), [])
+  wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni",
+            "amx_tile", "amx_bf16")
+  return f"{model} ({', '.join(f for f in wanted if f in flags) or 'no AVX2'})"

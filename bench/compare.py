@@ -85,24 +85,6 @@ def generator_conv_flops(batch: int, size: int, width: float,
   return total
 
 
-def cpu_description() -> str:
-  """The CPU's model name and the vector features that matter to XLA and
-  oneDNN (from /proc/cpuinfo; the platform's name elsewhere)."""
-  try:
-    with open("/proc/cpuinfo") as f:
-      info = f.read()
-  except OSError:
-    import platform  # pylint: disable=import-outside-toplevel
-    return platform.processor() or platform.machine()
-  model = next((line.split(":", 1)[1].strip() for line in info.splitlines()
-                if line.startswith("model name")), "unknown CPU")
-  flags = next((line.split(":", 1)[1].split() for line in info.splitlines()
-                if line.startswith("flags")), [])
-  wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni",
-            "amx_tile", "amx_bf16")
-  return f"{model} ({', '.join(f for f in wanted if f in flags) or 'no AVX2'})"
-
-
 def api_runner(step, step_args):
   """A warmed-up runner of a gradient step of model_speed's form, whose
   outputs are fed back as the next step's inputs."""
@@ -234,7 +216,7 @@ def main() -> None:
   if on_gpu:
     print(f"on {ours.info['device']} (both frameworks)")
   else:
-    print(f"CPU: {cpu_description()}, {os.cpu_count()} cores; NumPy sgemm "
+    print(f"CPU: {common.cpu_description()}, {os.cpu_count()} cores; NumPy sgemm "
           f"peak (better of before and after): {peak:.0f} GFLOP/s")
   for worker in (ours, theirs):
     print(f"{worker.info['framework']}: {worker.info['threads']}")

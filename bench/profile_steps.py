@@ -45,6 +45,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+import common  # pylint: disable=wrong-import-position
+
 KINDS = ("conv forward", "conv backward", "layout copies", "everything else")
 # pconvgan's convolution gradients, apart (PyTorch computes both in one op).
 CONV_GRADIENTS = ("conv input gradient", "conv weight gradient")
@@ -194,7 +196,8 @@ def main() -> None:
                           *sys.argv[1:]], check=True, stdout=subprocess.PIPE,
                          text=True).stdout
     results[worker] = json.loads(out.strip().splitlines()[-1])
-  print(f"batch {args.batch}, {args.size} px, width {args.width}, "
+  print(f"{common.cpu_description()}; batch {args.batch}, {args.size} px, "
+        f"width {args.width}, "
         f"{args.steps} profiled steps per phase; ms per step")
   for phase in args.phases:
     jx, tc = results["jax"][phase], results["torch"][phase]
