@@ -27,3 +27,15 @@ def test_recheck_replaces_the_whole_selection_and_keeps_the_options():
 def test_recheck_refuses_a_command_without_tests():
   with pytest.raises(ValueError, match="no tests/ path"):
     recheck.test_command("python -m pytest -q", "tests/test_masks.py")
+
+
+def test_recheck_resume_skips_only_what_an_earlier_output_killed():
+  name = recheck.label("pconvgan/masks.py", "core/NumberReplacer", 44, 52)
+  assert name == "pconvgan/masks.py:52 core/NumberReplacer #44"
+  output = (f"killed {name}\n"
+            "ALIVE  pconvgan/masks.py:69 core/NumberReplacer #67\n"
+            "killed pconvgan/masks.py:70 core/NumberReplacer #68 "
+            "(earlier recheck)\n"
+            "80 survivors of the session, 1 still alive\n")
+  assert recheck.killed_before(output) == {
+      name, "pconvgan/masks.py:70 core/NumberReplacer #68"}

@@ -5,9 +5,13 @@ session's test command is run. The mutated module must not have changed
 since the session began (the mutants are numbered within it).
 
     python tests/mutation/recheck.py ~/mutation/MODULE [--tests SELECTION]
+        [--resume EARLIER_OUTPUT]
 
 --tests replaces the session's pytest selection (its files and -m/-k), for
 example with the whole test file where the session left out slow tests.
+--resume skips the survivors that an earlier recheck's output (this
+script's printed lines) records as killed: tests are only added, so they
+stay killed; the ones it left alive, or never reached, are run.
 
 Prints each survivor and whether the current tests kill it; the ones still
 alive are either missing tests or equivalent mutants (docs/mutation.md).
@@ -36,7 +40,23 @@ def test_command(session_command: str, tests: str | None) -> list[str]:
   return words[:first] + shlex.split(tests)
 
 
-def main(work: str, tests: str | None = None) -> int:
+EARLIER = " (earlier recheck)"  # marks a survivor skipped by --resume
+
+
+def label(path: str, operator: str, occurrence: int, row: int) -> str:
+  """How a survivor is printed: `pconvgan/masks.py:52 core/NumberReplacer
+  #44`."""
+  return f"{path}:{row} {operator} #{occurrence}"
+
+
+def killed_before(output: str) -> set[str]:
+  """The survivors an earlier recheck's printed output records as killed."""
+  return {line.removeprefix("killed ").strip().removesuffix(EARLIER)
+          for line in output.splitlines() if line.startswith("killed ")}
+
+
+def main(work: str, tests: str | None = None,
+         resume: str | None = None) -> int:
   root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
       __file__))))
   tree = os.path.join(work, "tree")
@@ -52,11 +72,19 @@ def main(work: str, tests: str | None = None) -> int:
                         capture_output=True, text=True).stdout.strip()
   subprocess.run(["git", "-C", tree, "checkout", "-q", "--force", "--detach",
                   head], check=True)
+  skip = set()
+  if resume is not None:
+    with open(resume, encoding="utf-8") as f:
+      skip = killed_before(f.read())
   alive = 0
   env = dict(os.environ,  # the session's compilation cache, as run.sh's
              PCONVGAN_TEST_XLA_CACHE=os.path.join(work, "xla-cache"))
   os.makedirs(env["PCONVGAN_TEST_XLA_CACHE"], exist_ok=True)
   for path, operator, occurrence, row in survivors:
+    name = label(path, operator, occurrence, row)
+    if name in skip:
+      print(f"killed {name}{EARLIER}", flush=True)
+      continue
     subprocess.run(["git", "-C", tree, "checkout", "--", path], check=True)
     subprocess.run(["cosmic-ray", "apply", path, operator, str(occurrence)],
                    cwd=tree, check=True, capture_output=True)
@@ -65,8 +93,7 @@ def main(work: str, tests: str | None = None) -> int:
                             capture_output=True, timeout=config["timeout"])
     killed = result.returncode != 0
     alive += not killed
-    print(f"{'killed' if killed else 'ALIVE '} {path}:{row} {operator} "
-          f"#{occurrence}", flush=True)
+    print(f"{'killed' if killed else 'ALIVE '} {name}", flush=True)
   subprocess.run(["git", "-C", tree, "checkout", "--", module], check=True)
   print(f"{len(survivors)} survivors of the session, {alive} still alive")
   return 0
@@ -77,5 +104,10 @@ if __name__ == "__main__":
   parser.add_argument("work", help="the session's folder (~/mutation/MODULE)")
   parser.add_argument("--tests", help="pytest selection replacing the "
                       "session's, e.g. 'tests/test_masks.py'")
+  parser.add_argument("--resume", metavar="EARLIER_OUTPUT",
+                      help="an earlier recheck's output: skip the survivors "
+                      "it records as killed")
   args = parser.parse_args()
-  sys.exit(main(args.work, args.tests))
+  if args.resume is not None and not os.path.isfile(args.resume):
+    parser.error(f"--resume: no such file: {args.resume}")
+  sys.exit(main(args.work, args.tests, args.resume))
