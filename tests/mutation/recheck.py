@@ -49,9 +49,17 @@ def label(path: str, operator: str, occurrence: int, row: int) -> str:
   return f"{path}:{row} {operator} #{occurrence}"
 
 
-def killed_before(output: str) -> set[str]:
-  """The survivors an earlier recheck's printed output records as killed."""
-  return {line.removeprefix("killed ").strip().removesuffix(EARLIER)
+def mutant(name: str) -> tuple[str, str, str]:
+  """A printed survivor's module, operator and occurrence: what names the
+  mutant (its line is printed for reading, and older outputs printed it one
+  too high)."""
+  where, operator, occurrence = name.split()[:3]
+  return where.rsplit(":", 1)[0], operator, occurrence
+
+
+def killed_before(output: str) -> set[tuple[str, str, str]]:
+  """The mutants an earlier recheck's printed output records as killed."""
+  return {mutant(line.removeprefix("killed "))
           for line in output.splitlines() if line.startswith("killed ")}
 
 
@@ -82,7 +90,7 @@ def main(work: str, tests: str | None = None,
   os.makedirs(env["PCONVGAN_TEST_XLA_CACHE"], exist_ok=True)
   for path, operator, occurrence, row in survivors:
     name = label(path, operator, occurrence, row)
-    if name in skip:
+    if mutant(name) in skip:
       print(f"killed {name}{EARLIER}", flush=True)
       continue
     subprocess.run(["git", "-C", tree, "checkout", "--", path], check=True)
