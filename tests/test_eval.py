@@ -73,6 +73,7 @@ def test_bucket_of():
   assert evaluation.bucket_of(0.1001) == "(0.1, 0.2]"
   assert evaluation.bucket_of(0.7) == "other"
   assert evaluation.bucket_of(0.0) == "other"
+  assert evaluation.bucket_of(0.01) == "other"  # (low, high]: low is out
 
 
 def test_telea_fills_only_the_hole():
@@ -92,14 +93,19 @@ def test_baselines_fill_only_the_hole_and_follow_a_ramp(name):
                   (32, 1, 3))
   mask = np.ones((32, 32, 1), np.float32)
   mask[10:20, 12:20] = 0
-  filled = evaluation.BASELINES[name](image, mask)
+  given = np.where(mask > 0, image, 0.0).astype(np.float32)  # no truth in it
+  filled = evaluation.BASELINES[name](given, mask)
   known = mask[..., 0] > 0
   np.testing.assert_allclose(filled[known], image[known], atol=1 / 255)
   hole = ~known
   assert np.abs(filled[hole] - image[hole]).mean() < 0.05
   half = np.where(mask > 0, 1.0, 0.5).astype(np.float32)  # 0.5 is hole too
-  np.testing.assert_array_equal(evaluation.BASELINES[name](image, half),
+  np.testing.assert_array_equal(evaluation.BASELINES[name](given, half),
                                 filled)
+  # Known pixels a little outside [0, 1]: a fill in [0, 1] all the same.
+  given[0, 0], given[1, 1] = 1.02, -0.02
+  filled = evaluation.BASELINES[name](given, mask)
+  assert filled.min() >= 0 and filled.max() <= 1
 
 
 def test_test_images_from_a_folder_or_the_run_and_its_masks(tmp_path):
@@ -123,6 +129,11 @@ def test_test_images_from_a_folder_or_the_run_and_its_masks(tmp_path):
     evaluation.test_images(run, mask_kind="freefrom")
   _, _, mask_cfg = evaluation.test_images(run, mask_kind=str(tmp_path))
   assert mask_cfg["kind"] == "folder" and mask_cfg["folder"] == str(tmp_path)
+  for kind in masks_lib.KINDS[:-1]:  # every kind but "folder" by its name
+    assert evaluation.test_images(run, mask_kind=kind)[2]["kind"] == kind
+  for path in ("no/such/masks", "./masks", "~/no_such_masks"):
+    with pytest.raises(ValueError, match=f"--masks {path}: no such folder$"):
+      evaluation.test_images(run, mask_kind=path)
   with pytest.raises(ValueError, match="mask kind must be one of"):
     evaluation.test_images({"mask": {"kind": "circles"}}, demo)
 
@@ -152,8 +163,8 @@ def test_grid_columns_are_labelled():
 
 
 def test_each_kind_of_mask_gets_its_own_default_output_folder(tmp_path):
-  want = {"paper": os.path.join("eval", "paper"),
-          "freeform": os.path.join("eval", "freeform")}
+  want = {kind: os.path.join("eval", kind)
+          for kind in ("paper", "box", "freeform", "mix")}
   for kind, path in want.items():
     assert evaluation.default_out_dir(None, {"kind": kind}) == path
     assert (evaluation.default_out_dir("/runs/a", {"kind": kind})
@@ -297,3 +308,141 @@ def test_eval_says_what_it_wrote_and_refuses_bad_outputs_first(
   result = evaluate("--limit", "-1")
   assert result.returncode != 0 and "--limit" in result.stderr
   assert "Traceback" not in result.stderr
+
+
+def test_opencv_baselines_are_opencv_telea_and_ns_on_8_bit_pixels():
+  import cv2
+  rng = np.random.default_rng(5)
+  image = rng.uniform(0, 1, (24, 24, 3)).astype(np.float32)
+  image[0, 0] = 1.02  # over 1 (a resampled photograph): white, not wrapped
+  image[0, 1] = -0.02  # and under 0: black
+  mask = np.ones((24, 24, 1), np.float32)
+  mask[6:16, 8:18] = 0
+  rgb = np.uint8(np.round(np.clip(image, 0, 1) * 255))
+  hole = np.uint8(mask[..., 0] == 0) * 255
+  telea = evaluation.telea(image, mask)
+  ns = evaluation.navier_stokes(image, mask)
+  np.testing.assert_array_equal(
+      telea, cv2.inpaint(rgb, hole, 3, cv2.INPAINT_TELEA) / np.float32(255))
+  np.testing.assert_array_equal(
+      ns, cv2.inpaint(rgb, hole, 3, cv2.INPAINT_NS) / np.float32(255))
+  assert not np.array_equal(telea, ns)
+  np.testing.assert_array_equal(telea[0, :2], [[1.0] * 3, [0.0] * 3])
+
+
+def test_tables_have_as_many_cells_in_every_line():
+  row = {"images": 2, **{key: 1.0 for key, _, _ in evaluation.COLUMNS}}
+  for summary in (row, {**row, "lpips": float("nan")}):
+    lines = evaluation.markdown_table({"a": summary, "b": summary}).splitlines()
+    assert len({line.count("|") for line in lines}) == 1, lines
+    assert set(lines[1].split("|")[1:-1]) == {"---"}
+    assert [line.split("|")[1:3] for line in lines[2:]] == [
+        [" a ", " 2 "], [" b ", " 2 "]]
+
+
+def _two_batches(count=6):
+  rng = np.random.default_rng(8)
+  images = rng.uniform(0, 1, (count, 16, 16, 3)).astype(np.float32)
+  masks_ = np.ones((count, 16, 16, 1), np.float32)
+  for i in range(count):
+    masks_[i, i:i + 5, 4:10] = 0
+  half = count // 2
+  return images, masks_, [
+      {"image": images[:half], "mask": masks_[:half],
+       "skipped": np.zeros(half, np.int32)},
+      {"image": images[half:], "mask": masks_[half:],
+       "skipped": np.zeros(count - half, np.int32)}]
+
+
+@pytest.mark.parametrize("count,stride,rows", [(2, 2, [0, 2]),
+                                               (3, 2, [0, 2, 4]),
+                                               (2, 1, [0, 1]),
+                                               (None, None, [0, 1, 2, 3])])
+def test_the_grid_shows_every_strideth_example_across_batches(count, stride,
+                                                              rows):
+  """None: the defaults, the first four examples."""
+  from pconvgan import metrics, reporting
+  images, masks_, batches = _two_batches()
+  given = {"grid_count": count, "grid_stride": stride}
+  results = evaluation.evaluate(
+      [], batches, baselines=["mean colour"], with_lpips=False,
+      progress=False, **{k: v for k, v in given.items() if v is not None})
+  want = [[reporting.masked_input(images[i], masks_[i]),
+           np.where(masks_[i] > 0.5, images[i],
+                    metrics.mean_fill(images[i], masks_[i])), images[i]]
+          for i in rows]
+  np.testing.assert_array_equal(results["grid"], reporting.image_grid(want))
+  assert results["unreadable"] == 0
+
+
+def test_unreadable_images_are_counted_and_left_out():
+  from pconvgan import metrics
+  images, masks_, batches = _two_batches()
+  batches[0]["skipped"] = np.array([1, 1, 1], np.int32)  # then go on
+  batches[1]["skipped"] = np.array([0, 1, 0], np.int32)
+  results = evaluation.evaluate([], batches, baselines=["mean colour"],
+                                with_lpips=False, grid_count=0,
+                                progress=False)
+  assert results["unreadable"] == 4
+  got = results["overall"]["mean colour"]
+  assert got["images"] == 2
+  np.testing.assert_allclose(got["hole_l1"], np.mean(
+      [metrics.hole_l1(np.where(masks_[i] > 0.5, images[i],
+                                metrics.mean_fill(images[i], masks_[i])),
+                       images[i], masks_[i]) for i in (3, 5)]), rtol=1e-5)
+  for batch in batches:
+    batch["skipped"] = np.ones_like(batch["skipped"])
+  with pytest.raises(ValueError, match="none of the 6 test images"):
+    evaluation.evaluate([], batches, baselines=["mean colour"],
+                        with_lpips=False, progress=False)
+
+
+def test_evaluate_runs_every_baseline_by_default_and_takes_options_by_name():
+  _, _, batches = _two_batches()
+  results = evaluation.evaluate([], batches, with_lpips=False, grid_count=0,
+                                progress=False)
+  assert results["methods"] == list(evaluation.BASELINES)
+  with pytest.raises(TypeError):  # the options are keyword-only
+    evaluation.evaluate([], batches, ["mean colour"])
+
+
+def test_evaluate_shows_its_progress_unless_told_not_to(capfd):
+  _, _, batches = _two_batches()
+  evaluation.evaluate([], batches, baselines=["mean colour"],
+                      with_lpips=False, grid_count=0)
+  assert "evaluating" in capfd.readouterr().err
+  evaluation.evaluate([], batches, baselines=["mean colour"],
+                      with_lpips=False, grid_count=0, progress=False)
+  assert "evaluating" not in capfd.readouterr().err
+
+
+def test_models_of_the_same_name_are_numbered_from_one():
+  name = evaluation.load_models([None])[0].name
+  assert "#" not in name  # one model of a name keeps it
+  assert [m.name for m in evaluation.load_models([None, None])] == [
+      f"{name}#1", f"{name}#2"]
+
+
+def test_metrics_json_is_indented_for_reading(tmp_path):
+  path = str(tmp_path / "metrics.json")
+  evaluation.write_metrics_json(path, "d", {"overall": {}, "buckets": {}})
+  assert open(path).read().startswith('{\n  "description": "d",\n  "overall"')
+
+
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_the_report_has_a_table_per_bucket_when_there_are_several(count):
+  row = {"images": 1, **{key: 1.0 for key, _, _ in evaluation.COLUMNS}}
+  names = ["(0.01, 0.1]", "(0.1, 0.2]", "(0.2, 0.3]"][:count]
+  results = {"overall": {"model": dict(row, images=count)},
+             "buckets": {name: {"model": row} for name in names}}
+  text = evaluation.report(results, "three")
+  sections = text.split("\n## ")
+  assert sections[1].startswith("All images\n")
+  assert "| model | 3 |" in sections[1] or count != 3
+  if count == 1:  # the one bucket is the whole table: not repeated
+    assert len(sections) == 2
+  else:
+    assert [s.splitlines()[0] for s in sections[2:]] == [
+        f"Hole ratio {name}" for name in names]
+    for section in sections[2:]:
+      assert "| model | 1 |" in section
