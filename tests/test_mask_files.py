@@ -122,6 +122,11 @@ def test_a_folder_of_odd_or_inverted_mask_files_is_warned_of_once(tmp_path,
   masks.warn_odd_mask_files(paths, 127, where)
   assert (f"1 of the first 2 masks in {where} are odd, e.g. {paths[0]} marks "
           "no hole at threshold 127") in capsys.readouterr().err
+  # The first 20 files are looked at, no more.
+  paths, where = folder("many", [small] * 19 + [np.ones((20, 20), bool)] * 3)
+  masks.warn_odd_mask_files(paths, 127, where)
+  assert f"1 of the first 20 masks in {where} are odd, e.g. {paths[19]}" in (
+      capsys.readouterr().err)
 
 
 def test_a_16_bit_mask_whose_white_is_255_is_read_as_8_bit_levels():
@@ -207,6 +212,9 @@ def test_photograph_heuristic_counts_strict_mid_tones_over_a_quarter():
   rgba = np.dstack([np.full((4, 16, 3), 128, np.uint8),
                     np.zeros((4, 16), np.uint8)])
   rgba[:, :4, 3] = 255
+  assert not masks.looks_like_a_photograph(Image.fromarray(rgba, "RGBA"))
+  rgba[..., 3] = 255
+  rgba[0, 0, 3] = 254  # one pixel not quite opaque is enough
   assert not masks.looks_like_a_photograph(Image.fromarray(rgba, "RGBA"))
 
 

@@ -135,23 +135,31 @@ def test_an_overshooting_stroke_is_redrawn_smaller_three_times(monkeypatch):
                              [1.0, 0.7, 0.49, 0.343], rtol=1e-12)
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 18, 95])
 def test_a_stroke_is_redrawn_only_when_it_would_overshoot(monkeypatch, seed):
   """Replaying the tries: a smaller try follows only a try that would have
-  taken the hole past the bucket's top; a try that fits is added whole."""
+  taken the hole past the bucket's top; a try that fits is added whole,
+  also one that fills the bucket exactly (seeds 18 and 95 draw one)."""
   calls = recorded_strokes(monkeypatch)
   n = 64 * 64
   bucket = (0.2, 0.22)
   got = hole(masks.freeform_mask(np.random.default_rng(seed), 64, 64, bucket))
   high_n = int(bucket[1] * n)
   covered = np.zeros((64, 64), bool)
-  for (scale, drawn, _), (next_scale, _, _) in zip(calls, calls[1:]):
-    overshoots = np.count_nonzero(covered | drawn) > high_n
+  exact = False
+  for i, (scale, drawn, _) in enumerate(calls):
+    next_scale = calls[i + 1][0] if i + 1 < len(calls) else 1.0  # none: new
+    count = np.count_nonzero(covered | drawn)
+    overshoots = count > high_n
+    exact |= count == high_n
     assert (next_scale < scale) == (overshoots and scale > 0.35)
     if not overshoots:
       covered |= drawn
   assert not (covered & ~got).any()
-  assert sum(s < 1.0 for s, _, _ in calls) > 0  # these seeds do redraw
+  if seed < 4:
+    assert sum(s < 1.0 for s, _, _ in calls) > 0  # these seeds do redraw
+  else:
+    assert exact  # and these fill the bucket exactly
 
 
 def test_a_cut_stroke_keeps_its_pixels_nearest_its_start(monkeypatch):
