@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw, ImageOps
 
 from pconvgan import checks
 from pconvgan import files
+from pconvgan import metrics
 
 # The paper's two rectangles at 128x128, (top, bottom, left, right), half-open:
 # one inside the left third, one inside the right two thirds.
@@ -92,7 +93,8 @@ def _known(hole: np.ndarray) -> np.ndarray:
 def hole_ratio(mask: np.ndarray) -> float:
   """Fraction of hole pixels in a (H, W, 1) known-pixel mask (hole: 0.5 or
   below, as the generator and the metrics binarise)."""
-  return np.count_nonzero(np.asarray(mask) <= 0.5) / np.asarray(mask).size
+  hole = metrics.hole_pixels(mask)
+  return np.count_nonzero(hole) / hole.size
 
 
 def paper_mask(height: int, width: int, holes=PAPER_HOLES) -> np.ndarray:
@@ -223,8 +225,6 @@ def looks_like_a_photograph(image: Image.Image) -> bool:
       image.convert("RGBA"))[..., 3].min() < 255:
     return False  # painted strokes on a transparent layer
   grey = np.asarray(image.convert("L"))
-  if grey.max() <= 1:
-    return False
   return float(np.mean((grey > 24) & (grey < 231))) > 0.25
 
 
@@ -322,10 +322,8 @@ def folder_mask(path: str, rng: np.random.Generator | None, height: int,
   hole = load_mask_file(path, threshold)
   if rng is None:
     return _known(_resize_nearest(hole, height, width))
-  if rng.random() < 0.5:
-    hole = hole[:, ::-1]
-  if rng.random() < 0.5:
-    hole = hole[::-1]
+  if rng.random() < 0.5:  # mirrored or not, then turned: the 8 orientations
+    hole = hole[:, ::-1]  # alike (a second, vertical flip would add none)
   hole = np.rot90(hole, int(rng.integers(4)))
   # Cover the target at a random scale in [1, 1.25], then crop it.
   cover = max(height / hole.shape[0], width / hole.shape[1]) * rng.uniform(1, 1.25)
@@ -392,7 +390,7 @@ def export_masks(config, out_dir: str, count: int, height: int, width: int,
   os.makedirs(out_dir, exist_ok=True)
   paths = []
   for i in range(count):
-    hole = sample(index_rng(seed, i), i)[..., 0] <= 0.5
+    hole = metrics.hole_pixels(sample(index_rng(seed, i), i))
     path = os.path.join(out_dir, f"mask_{i:05d}.png")
     Image.fromarray(hole.astype(np.uint8) * 255).save(path)
     paths.append(path)
