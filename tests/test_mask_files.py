@@ -250,6 +250,8 @@ def test_dilate_grows_the_hole_by_a_disc_of_its_radius():
           want[yy, xx] |= (yy - y) ** 2 + (xx - x) ** 2 <= pixels ** 2
     np.testing.assert_array_equal(masks.dilate(hole_in, pixels), want)
   np.testing.assert_array_equal(masks.dilate(hole_in, 0), hole_in)
+  empty = np.zeros_like(hole_in)  # nothing to grow: nothing, at any radius
+  np.testing.assert_array_equal(masks.dilate(empty, 3), empty)
 
 
 def test_inverted_masks_are_those_over_60_percent_hole(tmp_path, capsys):

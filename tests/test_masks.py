@@ -63,6 +63,8 @@ def test_eval_freeform_masks_take_buckets_in_turn():
 
 
 def test_mask_config_errors_name_the_problem(tmp_path):
+  with pytest.raises(TypeError):  # train or evaluation is said by name
+    masks.mask_sampler({"kind": "paper"}, 32, 32, True)
   with pytest.raises(ValueError, match="mask kind must be one of"):
     masks.mask_sampler({"kind": "circles"}, 32, 32, train=True)
   with pytest.raises(ValueError, match="needs mask.folder"):
