@@ -175,13 +175,6 @@ def test_two_device_step_equals_one_device_step(phase):
                                                        atol=1e-6), one, two)
 
 
-def test_phase_of_follows_the_schedule():
-  schedule = (3, 2, 4)
-  assert [steps.phase_of(s, schedule) for s in range(9)] == (
-      ["generator"] * 3 + ["discriminator"] * 2 + ["joint"] * 4)
-  assert steps.phase_of(0, (0, 0, 5)) == "joint"
-
-
 @pytest.mark.slow
 def test_ema_follows_the_generator_by_its_decay():
   g_tx, d_tx, _, batch = setup()

@@ -19,7 +19,7 @@ case $MODULE in
   metrics) TESTS="tests/test_metrics.py" ;;
   evaluation) TESTS="tests/test_eval.py -m 'not slow'" ;;
   losses) TESTS="tests/test_losses.py tests/test_perceptual.py" ;;
-  steps) TESTS="tests/test_steps.py -m 'not slow'" ;;
+  steps) TESTS="tests/test_step_configs.py tests/test_steps.py -m 'not slow'" ;;
   masks) TESTS="tests/test_masks.py tests/test_mask_strokes.py tests/test_mask_files.py tests/test_mask_command.py -m 'not slow'" ;;
   generator) TESTS="tests/test_generator.py tests/test_weights.py -k 'not quick_start'" ;;
   discriminator) TESTS="tests/test_discriminator.py" ;;
