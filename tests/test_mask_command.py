@@ -18,6 +18,8 @@ def test_exported_masks_are_the_evaluation_masks(tmp_path, capsys):
   files = sorted(os.listdir(tmp_path))
   assert files == [f"mask_{i:05d}.png" for i in range(6)]
   assert Image.open(tmp_path / files[0]).size == (96, 64)
+  for name in files:  # black and pure white, nothing between
+    assert set(np.unique(np.asarray(Image.open(tmp_path / name)))) == {0, 255}
   sample = masks.mask_sampler({"kind": "freeform"}, 64, 96, train=False)
   from_files = masks.mask_sampler({"kind": "folder", "folder": str(tmp_path)},
                                   64, 96, train=False)
@@ -28,7 +30,8 @@ def test_exported_masks_are_the_evaluation_masks(tmp_path, capsys):
 
 @pytest.mark.parametrize("args,message", [
     (["--seed", "-1"], "--seed must be >= 0, got -1"),
-    (["--size", "100000", "10"], "--size sides must be at most"),
+    (["--size", "100000", "10"],
+     "--size sides must be at most 16384 pixels, got 100000 10"),
     (["--out", "FILE"], "is a file, not a directory"),
     (["--out", "/proc/no/such"],
      "cannot write there (No such file or directory)"),
