@@ -30,6 +30,7 @@ def test_exported_masks_are_the_evaluation_masks(tmp_path, capsys):
 
 @pytest.mark.parametrize("args,message", [
     (["--seed", "-1"], "--seed must be >= 0, got -1"),
+    (["--count", "0"], "--count must be >= 1, got 0"),
     (["--size", "100000", "10"],
      "--size sides must be at most 16384 pixels, got 100000 10"),
     (["--out", "FILE"], "is a file, not a directory"),
