@@ -357,6 +357,7 @@ def _two_batches(count=6):
 @pytest.mark.parametrize("count,stride,rows", [(2, 2, [0, 2]),
                                                (3, 2, [0, 2, 4]),
                                                (2, 1, [0, 1]),
+                                               (2, 4, [0, 4]),
                                                (None, None, [0, 1, 2, 3])])
 def test_the_grid_shows_every_strideth_example_across_batches(count, stride,
                                                               rows):
