@@ -271,7 +271,7 @@ def test_inverted_masks_are_those_over_60_percent_hole(tmp_path, capsys):
 def test_folder_training_masks_take_the_8_orientations_alike(tmp_path):
   """A hole with no symmetry (an L) has 8 orientations, 4 turns and 4
   turned mirror images; each comes as often (a 3x3 target keeps the file's
-  pixels whenever the cover scale rounds to 1: about 2 draws in 3)."""
+  pixels whenever the cover scale rounds to 1)."""
   ell = np.zeros((3, 3), np.uint8)
   ell[:, 0] = ell[2, 1] = 255
   Image.fromarray(ell).save(tmp_path / "l.png")

@@ -148,7 +148,8 @@ def test_a_stroke_is_redrawn_only_when_it_would_overshoot(monkeypatch, seed):
   covered = np.zeros((64, 64), bool)
   exact = False
   for i, (scale, drawn, _) in enumerate(calls):
-    next_scale = calls[i + 1][0] if i + 1 < len(calls) else 1.0  # none: new
+    # After the last try comes no smaller one, as if a new stroke followed.
+    next_scale = calls[i + 1][0] if i + 1 < len(calls) else 1.0
     count = np.count_nonzero(covered | drawn)
     overshoots = count > high_n
     exact |= count == high_n

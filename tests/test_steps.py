@@ -36,7 +36,9 @@ def setup(batch_size=4, size=32, sgd=False):
 
 
 def host(tree):
-  return jax.tree.map(np.asarray, tree)
+  """A copy on the host (np.asarray may share the buffer, which then cannot
+  be donated)."""
+  return jax.tree.map(np.array, tree)
 
 
 def same(a, b):
@@ -56,9 +58,16 @@ def test_each_phase_changes_only_what_it_should(phase):
   fns = steps.make_steps(steps.make_mesh(jax.devices()[:1]), g_tx, d_tx, G_CFG,
                          LOSS)
   after, metrics = fns[phase](state, batch)
+  # The state is donated: its buffers are the new state's to reuse.
+  assert all(leaf.is_deleted() for leaf in jax.tree.leaves(state))
+  assert not any(leaf.is_deleted() for leaf in jax.tree.leaves(batch))
   after = host(after)
   assert int(after["step"]) == 1
   assert all(np.isfinite(float(v)) for v in metrics.values())
+  if phase == "joint":  # L_G = L_MSE + lambda L_adv, as the paper's (5)
+    np.testing.assert_allclose(
+        metrics["g_loss"], metrics["rec"] + LOSS.adv_weight * metrics["adv"],
+        rtol=1e-6)
   trains_g = phase in ("generator", "joint")
   trains_d = phase in ("discriminator", "joint")
   for part in ("g", "g_opt"):

@@ -58,9 +58,31 @@ def mutant(name: str) -> tuple[str, str, str]:
 
 
 def killed_before(output: str) -> set[tuple[str, str, str]]:
-  """The mutants an earlier recheck's printed output records as killed."""
+  """The mutants an earlier recheck's printed output records as killed
+  (by a test: a timeout is run again)."""
   return {mutant(line.removeprefix("killed "))
-          for line in output.splitlines() if line.startswith("killed ")}
+          for line in output.splitlines()
+          if line.startswith("killed ") and not line.endswith("(timeout)")}
+
+
+def header(work: str, module: str) -> str:
+  """The first line of a recheck's output: which session it rechecks
+  (--resume refuses an output of another)."""
+  return f"# recheck of {module} in {os.path.abspath(work)}"
+
+
+def changed_since_session(root: str, work: str, module: str) -> str | None:
+  """The session's commit if ``module`` differs from it at HEAD (its mutants
+  are numbered in the session's module), else None. Sessions record their
+  commit in WORK/commit (run.sh); one without it is not checked."""
+  path = os.path.join(work, "commit")
+  if not os.path.exists(path):
+    return None
+  with open(path, encoding="utf-8") as f:
+    commit = f.read().strip()
+  same = subprocess.run(["git", "-C", root, "diff", "--quiet", commit, "HEAD",
+                         "--", module]).returncode == 0
+  return None if same else commit
 
 
 def main(work: str, tests: str | None = None,
@@ -71,6 +93,12 @@ def main(work: str, tests: str | None = None,
   with open(os.path.join(work, "config.toml"), "rb") as f:
     config = tomllib.load(f)["cosmic-ray"]
   module = config["module-path"]
+  commit = changed_since_session(root, work, module)
+  if commit is not None:
+    print(f"recheck.py: {module} has changed since the session's commit "
+          f"{commit[:10]}: its mutants no longer match; start a new session",
+          file=sys.stderr)
+    return 2
   db = sqlite3.connect(os.path.join(work, "session.sqlite"))
   survivors = db.execute(
       "SELECT s.module_path, s.operator_name, s.occurrence, s.start_pos_row "
@@ -83,7 +111,14 @@ def main(work: str, tests: str | None = None,
   skip = set()
   if resume is not None:
     with open(resume, encoding="utf-8") as f:
-      skip = killed_before(f.read())
+      earlier = f.read()
+    first = earlier.split("\n", 1)[0]
+    if first.startswith("# ") and first != header(work, module):
+      print(f"recheck.py: --resume {resume} is of another session: {first}",
+            file=sys.stderr)
+      return 2
+    skip = killed_before(earlier)
+  print(header(work, module), flush=True)
   alive = 0
   env = dict(os.environ,  # the session's compilation cache, as run.sh's
              PCONVGAN_TEST_XLA_CACHE=os.path.join(work, "xla-cache"))
@@ -96,12 +131,15 @@ def main(work: str, tests: str | None = None,
     subprocess.run(["git", "-C", tree, "checkout", "--", path], check=True)
     subprocess.run(["cosmic-ray", "apply", path, operator, str(occurrence)],
                    cwd=tree, check=True, capture_output=True)
-    result = subprocess.run(test_command(config["test-command"], tests),
-                            cwd=tree, env=env,
-                            capture_output=True, timeout=config["timeout"])
-    killed = result.returncode != 0
+    try:
+      result = subprocess.run(test_command(config["test-command"], tests),
+                              cwd=tree, env=env, capture_output=True,
+                              timeout=config["timeout"])
+      killed, why = result.returncode != 0, ""
+    except subprocess.TimeoutExpired:  # as cosmic-ray counts a timeout
+      killed, why = True, " (timeout)"
     alive += not killed
-    print(f"{'killed' if killed else 'ALIVE '} {name}", flush=True)
+    print(f"{'killed' if killed else 'ALIVE '} {name}{why}", flush=True)
   subprocess.run(["git", "-C", tree, "checkout", "--", module], check=True)
   print(f"{len(survivors)} survivors of the session, {alive} still alive")
   return 0

@@ -37,6 +37,7 @@ export PCONVGAN_TEST_XLA_CACHE="$WORK/xla-cache"
 mkdir -p "$PCONVGAN_TEST_XLA_CACHE"
 if [ ! -d "$WORK/tree" ]; then  # mutants are written to disk: never the work tree
   git -C "$ROOT" worktree add --detach "$WORK/tree" HEAD
+  git -C "$ROOT" rev-parse HEAD > "$WORK/commit"  # recheck.py checks it
 fi
 cat > "$WORK/config.toml" <<TOML
 [cosmic-ray]
