@@ -188,3 +188,24 @@ def test_no_moving_average_unless_asked():
            "g_ema": {"w": jnp.array([0.0, 1.0])}}
   np.testing.assert_array_equal(steps.update_ema(state, 0.0)["g_ema"]["w"],
                                 [1.0, 3.0])
+
+
+def test_the_schedule_scales_the_generators_updates():
+  cfg = steps.OptimConfig(g_decay_start=100, g_decay_steps=50,
+                          g_final_lr_fraction=0.2)
+  updates = {"w": jnp.array([1.0, -2.0]), "h": jnp.ones(2, jnp.bfloat16)}
+  for step, factor in ((0, 1.0), (125, 0.6), (150, 0.2)):
+    got = steps._scheduled(updates, step, cfg)  # pylint: disable=protected-access
+    np.testing.assert_allclose(got["w"], [factor, -2 * factor], rtol=1e-6)
+    assert got["h"].dtype == jnp.bfloat16  # the updates' own types kept
+  assert steps._scheduled(updates, 10**6, None) is updates  # pylint: disable=protected-access
+
+
+def test_configs_are_immutable_and_init_state_options_are_keywords():
+  import dataclasses
+  for cfg in (steps.OptimConfig(), steps.LossConfig()):
+    with pytest.raises(dataclasses.FrozenInstanceError):
+      cfg.ema_decay = 0.5  # a config once checked stays as checked
+  g_tx, d_tx = steps.make_optimizers({})
+  with pytest.raises(TypeError):
+    steps.init_state(jax.random.key(0), 32, G_CFG, D_CFG, g_tx, d_tx, True)
