@@ -159,6 +159,7 @@ def test_steps_are_built_for_the_meshs_accelerator_or_the_cpu_forms():
   assert steps.uses_cpu_forms(mesh("cpu"))
   assert steps.step_platform(mesh("gpu", "gpu")) == "gpu"
   assert steps.step_platform(mesh("cpu", "tpu")) == "tpu"
+  assert steps.step_platform(mesh("cpu", "METAL")) == "METAL"  # jax-metal's
   assert not steps.uses_cpu_forms(mesh("cpu", "gpu"))
 
 
