@@ -194,7 +194,7 @@ def update_ema(state: dict, decay: float) -> dict:
 
 
 def _generate(g_params, batch_stats, image, mask, g_config,
-              freeze_unet: bool = False, freeze_batch_norm: bool = False):
+              freeze_unet: bool, freeze_batch_norm: bool):
   """(output, new batch statistics) of the generator in training mode.
 
   With ``freeze_batch_norm`` the generator runs in inference mode: batch
