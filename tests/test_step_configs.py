@@ -210,3 +210,16 @@ def test_configs_are_immutable_and_init_state_options_are_keywords():
   g_tx, d_tx = steps.make_optimizers({})
   with pytest.raises(TypeError):
     steps.init_state(jax.random.key(0), 32, G_CFG, D_CFG, g_tx, d_tx, True)
+
+
+@pytest.mark.parametrize("fn", [steps.generator_step,
+                                steps.discriminator_step, steps.joint_step])
+def test_a_steps_options_are_given_by_name(fn):
+  """(state, batch) by position, every option by name: a wrapper that
+  passes them in another order fails at once instead of training wrong."""
+  import inspect
+  params = list(inspect.signature(fn).parameters.values())
+  assert [p.name for p in params[:2]] == ["state", "batch"]
+  assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params[2:])
+  with pytest.raises(TypeError):
+    fn({}, {}, optax.sgd(1.0))
