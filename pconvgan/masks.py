@@ -23,7 +23,6 @@ from PIL import Image, ImageDraw, ImageOps
 
 from pconvgan import checks
 from pconvgan import files
-from pconvgan import metrics
 
 # The paper's two rectangles at 128x128, (top, bottom, left, right), half-open:
 # one inside the left third, one inside the right two thirds.
@@ -90,10 +89,16 @@ def _known(hole: np.ndarray) -> np.ndarray:
   return (~hole)[..., None].astype(np.float32)
 
 
+def hole_pixels(mask: np.ndarray) -> np.ndarray:
+  """bool (..., H, W): the hole of a (..., H, W, 1) known-pixel mask, 0.5 or
+  below (as the generator, the losses and metrics.hole_pixels binarise)."""
+  return np.asarray(mask)[..., 0] <= 0.5
+
+
 def hole_ratio(mask: np.ndarray) -> float:
   """Fraction of hole pixels in a (H, W, 1) known-pixel mask (hole: 0.5 or
   below, as the generator and the metrics binarise)."""
-  hole = metrics.hole_pixels(mask)
+  hole = hole_pixels(mask)
   return np.count_nonzero(hole) / hole.size
 
 
@@ -390,7 +395,7 @@ def export_masks(config, out_dir: str, count: int, height: int, width: int,
   os.makedirs(out_dir, exist_ok=True)
   paths = []
   for i in range(count):
-    hole = metrics.hole_pixels(sample(index_rng(seed, i), i))
+    hole = hole_pixels(sample(index_rng(seed, i), i))
     path = os.path.join(out_dir, f"mask_{i:05d}.png")
     Image.fromarray(hole.astype(np.uint8) * 255).save(path)
     paths.append(path)

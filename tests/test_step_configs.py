@@ -223,3 +223,10 @@ def test_a_steps_options_are_given_by_name(fn):
   assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params[2:])
   with pytest.raises(TypeError):
     fn({}, {}, optax.sgd(1.0))
+
+
+def test_the_mesh_spans_every_device_or_those_given():
+  assert steps.make_mesh().devices.size == len(jax.devices())
+  mesh = steps.make_mesh(jax.devices()[:1])
+  assert mesh.axis_names == ("data",) and list(mesh.devices.flat) == [
+      jax.devices()[0]]
