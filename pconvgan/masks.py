@@ -91,7 +91,7 @@ def _known(hole: np.ndarray) -> np.ndarray:
 
 def hole_pixels(mask: np.ndarray) -> np.ndarray:
   """bool (..., H, W): the hole of a (..., H, W, 1) known-pixel mask, 0.5 or
-  below (as the generator, the losses and metrics.hole_pixels binarise)."""
+  below (as the generator and the losses binarise; metrics uses this one)."""
   return np.asarray(mask)[..., 0] <= 0.5
 
 

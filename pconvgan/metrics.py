@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from pconvgan import masks
+
 PSNR_CAP = 100.0
 
 
-def hole_pixels(mask: np.ndarray) -> np.ndarray:
-  """Hole pixels: mask <= 0.5, the complement of composite()'s known ones."""
-  return np.asarray(mask)[..., 0] <= 0.5
+# Hole pixels (mask <= 0.5), the complement of composite()'s known ones: the
+# masks' own binarisation, one definition for the masks and the metrics.
+hole_pixels = masks.hole_pixels
 
 
 def hole_l1(output: np.ndarray, target: np.ndarray, mask: np.ndarray) -> float:
