@@ -61,6 +61,13 @@ def check_range(image, known=None, name: str = "image") -> None:
   NumPy images are checked with NumPy: no copy of a large photograph."""
   if isinstance(image, jax.core.Tracer) or isinstance(known, jax.core.Tracer):
     return
+  # Concrete arrays held by a function that a user's jit traces: read now,
+  # not traced (jnp on them would give tracers).
+  with jax.ensure_compile_time_eval():
+    _check_concrete_range(image, known, name)
+
+
+def _check_concrete_range(image, known, name: str) -> None:
   xp = np if isinstance(image, np.ndarray) else jnp
   if (-RANGE_SLACK <= float(xp.min(image))
       and float(xp.max(image)) <= 1 + RANGE_SLACK):

@@ -150,11 +150,12 @@ def refine_logits(params: dict, logits: jax.Array, image: jax.Array,
 
 
 def _plain_layer(xs, masks, kernel, bias, stride, upsample_first=False):
+  """An ordinary convolution of the concatenated inputs (ablation d): no
+  mask is read, and none is passed on."""
+  del masks
   if upsample_first:
-    return (layers.upsampled_concat_conv(xs[0], xs[1], kernel, bias),
-            layers.upsample_nearest(masks[0]))
-  x = xs[0] if len(xs) == 1 else jnp.concatenate(xs, -1)
-  return layers.conv(x, kernel, bias, stride), masks[0][:, ::stride, ::stride]
+    return layers.upsampled_concat_conv(xs[0], xs[1], kernel, bias), None
+  return layers.conv(jnp.concatenate(xs, -1), kernel, bias, stride), None
 
 
 def _check_variables(variables: Any, cfg: GeneratorConfig) -> None:
@@ -259,7 +260,7 @@ def forward(variables: dict, image: jax.Array, mask: jax.Array, train: bool,
     out, _ = block("out", [h], [m], 1, jax.nn.sigmoid)
 
   if unbatched:
-    out = out[0]
+    out = jnp.squeeze(out, 0)
   return (out, new_stats) if train else out
 
 
@@ -280,22 +281,30 @@ def inpaint(variables: dict, image: jax.Array, mask: jax.Array, *,
   out = composite(apply_generator(variables, image, mask, config=config,
                                   ensemble=ensemble), image, mask)
   if not isinstance(mask, jax.core.Tracer):
-    known = jnp.asarray(mask) > 0.5
-    holes = ~np.asarray(known).reshape(-1, *known.shape[-3:])
-    worst = holes[int(np.argmax(holes.mean(axis=(1, 2, 3))))]
-    coverage = checks.coverage_warning(worst, "(mask: 1 = known pixel, "
-                                       "0 = hole)")
-    if coverage:
-      warnings.warn(f"the hole {coverage}", checks.MaskCoverageWarning,
-                    stacklevel=2)
-    unreached = int(jnp.sum(~known & (reached(jnp.asarray(mask)) < 0.5)))
-    if unreached:
-      warnings.warn(
-          f"{unreached} hole pixels are beyond the reach of one pass of the "
-          "network and get a constant instead of a fill; "
-          "pconvgan.inpaint_image fills holes of any size",
-          UnreachedHoleWarning, stacklevel=2)
+    # Also a concrete mask held by a function that a user's jit traces.
+    with jax.ensure_compile_time_eval():
+      _warn_of_holes(mask)
   return out
+
+
+def _warn_of_holes(mask) -> None:
+  """inpaint's warnings of a concrete ``mask``: mostly hole, or hole pixels
+  beyond one pass's reach."""
+  known = jnp.asarray(mask) > 0.5
+  holes = ~np.asarray(known).reshape(-1, *known.shape[-3:])
+  worst = holes[int(np.argmax(holes.mean(axis=(1, 2, 3))))]
+  coverage = checks.coverage_warning(worst, "(mask: 1 = known pixel, "
+                                     "0 = hole)")
+  if coverage:
+    warnings.warn(f"the hole {coverage}", checks.MaskCoverageWarning,
+                  stacklevel=3)
+  unreached = int(jnp.sum(~known & (reached(jnp.asarray(mask)) < 0.5)))
+  if unreached:
+    warnings.warn(
+        f"{unreached} hole pixels are beyond the reach of one pass of the "
+        "network and get a constant instead of a fill; "
+        "pconvgan.inpaint_image fills holes of any size",
+        UnreachedHoleWarning, stacklevel=3)
 
 
 def composite(output: jax.Array, image: jax.Array, mask: jax.Array
@@ -335,4 +344,4 @@ def reached(mask: jax.Array) -> jax.Array:
   for _ in DECODER:
     m = jnp.maximum(layers.upsample_nearest(m), skips.pop())
     m = window_any(m, 3, 1)
-  return m[0] if unbatched else m
+  return jnp.squeeze(m, 0) if unbatched else m

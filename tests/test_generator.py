@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import pconvgan
+from pconvgan import generator
 
 TINY = {"width": 0.125}
 
@@ -148,6 +149,33 @@ def test_user_code_can_jit_vmap_and_grad_through_apply():
   assert leaf.shape[0] == 3
 
 
+def test_concrete_images_closed_over_by_a_users_jit_are_accepted():
+  """Images and masks held as constants by a jitted function (concrete
+  arrays, traced values derived from them) pass the checks of apply,
+  inpaint and apply_discriminator, which then see only traced values."""
+  variables = pconvgan.init(jax.random.key(0), TINY)
+  d_params = pconvgan.init_discriminator(jax.random.key(1), (32, 32),
+                                         {"width": 0.125, "fc_features": 8})
+  image = jax.random.uniform(jax.random.key(2), (1, 32, 32, 3))
+  mask = jnp.ones((1, 32, 32, 1)).at[:, 4:12, 4:12].set(0)
+
+  @jax.jit
+  def user(params):
+    v = {"params": params, "batch_stats": variables["batch_stats"]}
+    out = pconvgan.apply(v, image, mask)
+    return out, pconvgan.inpaint(v, image, mask), pconvgan.apply_discriminator(
+        d_params, image)
+
+  out, filled, logits = user(variables["params"])
+  np.testing.assert_allclose(out, pconvgan.apply(variables, image, mask),
+                             atol=1e-6)
+  np.testing.assert_allclose(filled, pconvgan.inpaint(variables, image, mask),
+                             atol=1e-6)
+  np.testing.assert_allclose(logits, pconvgan.apply_discriminator(d_params,
+                                                                  image),
+                             rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("shape, match", [
     ((1, 100, 64, 3), r"multiples of 32, got 100x64"),
     ((1, 64, 64, 4), r"3 RGB channels, got shape \(1, 64, 64, 4\)"),
@@ -201,9 +229,10 @@ def test_bad_mask_and_dtype_are_refused():
     pconvgan.inpaint(variables, jnp.zeros((2, 32, 32, 3)), inverted,
                      config=TINY)
   inverted[0, 10:12, 10:12] = 1.0  # the worst image: 99.6% hole
-  with pytest.warns(pconvgan.MaskCoverageWarning, match="covers 99% "):
+  with pytest.warns(pconvgan.MaskCoverageWarning, match="covers 99% ") as got:
     pconvgan.inpaint(variables, jnp.zeros((2, 32, 32, 3)), inverted,
                      config=TINY)
+  assert got[0].filename == __file__  # the caller's line, not pconvgan's
   with warnings.catch_warnings():
     warnings.simplefilter("error", pconvgan.MaskCoverageWarning)
     pconvgan.inpaint(variables, jnp.zeros((2, 32, 32, 3)),
@@ -222,6 +251,27 @@ def test_bad_config_is_refused():
     pconvgan.init(jax.random.key(0), {"depth": 3})
   with pytest.raises(ValueError, match="width must be > 0"):
     pconvgan.init(jax.random.key(0), {"width": 0})
+  for bad in (-0.1, 1.0, 1.5):
+    with pytest.raises(ValueError, match=r"bn_momentum must be in \[0, 1\)"):
+      generator.GeneratorConfig(bn_momentum=bad)
+  for bad in (0.0, -0.5):
+    with pytest.raises(ValueError, match="bn_eps must be > 0"):
+      generator.GeneratorConfig(bn_eps=bad)
+  for good in (dict(bn_momentum=0.0), dict(bn_momentum=0.99),
+               dict(bn_eps=1e-9), dict(refine=0)):
+    generator.GeneratorConfig(**good)
+
+
+def test_reached_counts_a_mask_value_of_one_half_as_hole():
+  """As apply does (mask > 0.5 is known): a mask of 0.5 everywhere reaches
+  nothing, one just above it everything."""
+  half = jnp.full((1, 64, 64, 1), 0.5)
+  np.testing.assert_array_equal(generator.reached(half), 0.0)
+  np.testing.assert_array_equal(generator.reached(half + 1e-3), 1.0)
+  # One known pixel: reached around it, not beyond the U-Net's reach.
+  single = generator.reached(jnp.full((256, 256, 1), 0.5).at[128, 128].set(1.0))
+  assert single.shape == (256, 256, 1)
+  assert single[128, 128, 0] == 1 and single[0, 0, 0] == 0
 
 
 def test_forward_mode_differentiation_of_apply():

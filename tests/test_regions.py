@@ -221,8 +221,9 @@ def test_one_pass_inpaint_warns_of_unreached_hole_pixels(variables):
   large = np.ones((1, 256, 256, 1), np.float32)
   large[:, 48:208, 48:208] = 0  # 160 px: beyond one pass's reach
   with pytest.warns(generator.UnreachedHoleWarning,
-                    match="hole pixels are beyond the reach of one pass"):
+                    match="hole pixels are beyond the reach of one pass") as got:
     out = pconvgan.inpaint(variables, image, large, config=CFG)
+  assert got[0].filename == __file__  # the caller's line, not pconvgan's
   assert flat_grey(np.asarray(out)[0], large[0, ..., 0] < 0.5) > 0
   # Under jax.jit the mask is not known: no check, no warning.
   with warnings.catch_warnings():

@@ -18,6 +18,15 @@ from pconvgan import steps
 G_CFG = generator.GeneratorConfig(width=0.125)
 D_CFG = {"width": 0.125, "fc_features": 8}
 LOSS = steps.LossConfig(adv_weight=0.5)  # large, so the adversarial term shows
+# The references are jitted: run eagerly, each of their operations would be
+# compiled on its own, several times the cost of one program.
+forward = jax.jit(generator.forward, static_argnums=(3, 4))
+
+
+def reconstruction_terms(out, image, mask, **weights):
+  """losses.reconstruction_terms with ``weights``, as one program."""
+  return jax.jit(functools.partial(losses.reconstruction_terms, **weights))(
+      out, image, mask)
 
 
 def setup(batch_size=4, size=32, sgd=False):
@@ -106,7 +115,7 @@ def test_joint_step_equals_a_d_step_then_a_g_step():
     return (losses.generator_loss(out, image, mask, logits, LOSS.adv_weight,
                                   LOSS.valid_weight), stats)
 
-  (value, stats), grads = jax.value_and_grad(g_loss, has_aux=True)(
+  (value, stats), grads = jax.jit(jax.value_and_grad(g_loss, has_aux=True))(
       state["g"]["params"])
   updates, _ = g_tx.update(grads, state["g_opt"], state["g"]["params"])
   want_params = optax.apply_updates(state["g"]["params"], updates)
@@ -285,7 +294,7 @@ def test_a_frozen_unet_keeps_its_weights_and_statistics(phase):
     assert moved == (name == "refine3"), name  # the head's last layer first
   assert same(before["g"]["batch_stats"], new["g"]["batch_stats"])
   out = generator.apply_generator(before["g"], images, mask, config=cfg)
-  want = losses.reconstruction_terms(out, images, mask, LOSS.valid_weight)
+  want = reconstruction_terms(out, images, mask, valid_weight=LOSS.valid_weight)
   np.testing.assert_allclose(terms["mse"], want["mse"], rtol=1e-5)
 
 
@@ -313,11 +322,11 @@ def test_frozen_batch_norm_trains_every_layer_on_running_statistics(phase):
     assert not same(before["g"]["params"][name], new["g"]["params"][name]), name
   assert same(before["g"]["batch_stats"], new["g"]["batch_stats"])
   out = generator.apply_generator(before["g"], images, mask, config=cfg)
-  want = losses.reconstruction_terms(out, images, mask, LOSS.valid_weight)
+  want = reconstruction_terms(out, images, mask, valid_weight=LOSS.valid_weight)
   np.testing.assert_allclose(terms["mse"], want["mse"], rtol=1e-5)
-  trained_mode, _ = generator.forward(before["g"], images, mask, True, cfg)
-  other = losses.reconstruction_terms(trained_mode, images, mask,
-                                      LOSS.valid_weight)
+  trained_mode, _ = forward(before["g"], images, mask, True, cfg)
+  other = reconstruction_terms(trained_mode, images, mask,
+                               valid_weight=LOSS.valid_weight)
   assert not np.isclose(float(other["mse"]), float(want["mse"]), rtol=1e-3)
 
 
@@ -345,8 +354,7 @@ def test_vgg_losses_enter_the_generator_phases(phase):
   before = host(state)
   plain, _ = plain_fns[phase](jax.tree.map(jnp.copy, state), batch)
   new, terms = vgg_fns[phase](jax.tree.map(jnp.copy, state), batch)
-  out, _ = generator.forward(before["g"], batch["image"], batch["mask"], True,
-                             G_CFG)
+  out, _ = forward(before["g"], batch["image"], batch["mask"], True, G_CFG)
   want = losses.reconstruction_terms(out, batch["image"], batch["mask"],
                                      perceptual_weight=0.05, style_weight=120.0)
   for name in ("perceptual", "style", "rec"):
@@ -378,10 +386,9 @@ def test_generator_step_with_distinct_weights_against_the_losses_outside():
   want, grads = jax.jit(jax.value_and_grad(rec))(before["g"]["params"])
   np.testing.assert_allclose(terms["rec"], want, rtol=1e-5)
   swapped = dict(weights, l1_weight=2.0, ssim_weight=0.7)
-  out, _ = jax.jit(generator.forward, static_argnums=(3, 4))(
-      before["g"], batch["image"], batch["mask"], True, G_CFG)
-  other = losses.reconstruction_terms(out, batch["image"], batch["mask"],
-                                      **swapped)["rec"]
+  out, _ = forward(before["g"], batch["image"], batch["mask"], True, G_CFG)
+  other = reconstruction_terms(out, batch["image"], batch["mask"],
+                               **swapped)["rec"]
   assert abs(float(other) - float(want)) > 1e-3  # the test can tell a swap
   expected = jax.tree.map(lambda p, g: p - g, before["g"]["params"], grads)
   for have, wanted in zip(jax.tree.leaves(host(new)["g"]["params"]),

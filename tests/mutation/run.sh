@@ -21,7 +21,7 @@ case $MODULE in
   losses) TESTS="tests/test_losses.py tests/test_perceptual.py" ;;
   steps) TESTS="tests/test_step_configs.py tests/test_steps.py -m 'not slow'" ;;
   masks) TESTS="tests/test_masks.py tests/test_mask_strokes.py tests/test_mask_files.py tests/test_mask_command.py -m 'not slow'" ;;
-  generator) TESTS="tests/test_generator.py tests/test_weights.py -k 'not quick_start'" ;;
+  generator) TESTS="tests/test_generator.py tests/test_dihedral.py tests/test_regions.py::test_reached_is_where_the_network_sees_a_known_pixel tests/test_regions.py::test_one_pass_inpaint_warns_of_unreached_hole_pixels tests/test_weights.py -k 'not quick_start'" ;;
   discriminator) TESTS="tests/test_discriminator.py" ;;
   regions) TESTS="tests/test_regions.py" ;;
   inpaint_photos) TESTS="tests/test_inpaint.py" ;;
