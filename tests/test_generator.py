@@ -82,6 +82,41 @@ def test_plain_conv_variant_fills_holes_with_mean_and_differs():
       plain, atol=1e-5)
 
 
+def test_plain_conv_variant_sees_holes_filled_by_hand_with_the_mean():
+  """Ablation (d) reads no mask: its output for (image, mask) is its output
+  for the image with each hole set to the mean colour of the known pixels
+  (NumPy, here) and no hole; one known pixel gives its own colour, an
+  all-hole image black."""
+  plain = {"partial": False, "width": 0.125}
+  variables = pconvgan.init(jax.random.key(0), plain)
+  image = np.asarray(jax.random.uniform(jax.random.key(1), (3, 32, 32, 3)))
+  mask = np.ones((3, 32, 32, 1), np.float32)
+  mask[0, 8:16, 8:20] = 0
+  mask[1] = 0
+  mask[1, 5, 7] = 1  # one known pixel
+  mask[2] = 0  # no known pixel
+  by_hand = image.copy()
+  for i in range(3):
+    known = mask[i, ..., 0] > 0
+    mean = image[i][known].mean(0) if known.any() else np.zeros(3)
+    by_hand[i][~known] = mean
+  np.testing.assert_allclose(by_hand[1, 0, 0], image[1, 5, 7])
+  np.testing.assert_allclose(
+      pconvgan.apply(variables, image, mask, config=plain),
+      pconvgan.apply(variables, by_hand, np.ones_like(mask), config=plain),
+      atol=1e-5)
+
+
+def test_options_are_keywords_and_the_arrays_may_be_named():
+  variables = pconvgan.init(jax.random.key(0), TINY)
+  image, mask = jnp.zeros((1, 32, 32, 3)), jnp.ones((1, 32, 32, 1))
+  for fn in (pconvgan.apply, pconvgan.inpaint):
+    with pytest.raises(TypeError):
+      fn(variables, image, mask, TINY)  # config only by name
+    out = fn(variables=variables, image=image, mask=mask, config=TINY)
+    assert out.shape == image.shape
+
+
 def test_train_mode_updates_batch_stats_and_inference_does_not():
   variables = pconvgan.init(jax.random.key(0), TINY)
   image = jax.random.uniform(jax.random.key(1), (2, 32, 32, 3))
