@@ -344,12 +344,13 @@ def test_freezing_the_unet_needs_a_head():
 def test_vgg_losses_enter_the_generator_phases(phase):
   """loss.perceptual_weight and loss.style_weight: the step reports Liu et
   al.'s terms of its output, and its update differs from one without them."""
-  vgg = steps.LossConfig(adv_weight=0.0, perceptual_weight=0.05,
+  # LOSS's adversarial weight in both: the plain steps are then the
+  # programs test_each_phase_changes_only_what_it_should compiles.
+  vgg = steps.LossConfig(adv_weight=LOSS.adv_weight, perceptual_weight=0.05,
                          style_weight=120.0)
   mesh = steps.make_mesh(jax.devices()[:1])
   g_tx, d_tx, state, batch = setup()
-  plain_fns = steps.make_steps(mesh, g_tx, d_tx, G_CFG,
-                               steps.LossConfig(adv_weight=0.0))
+  plain_fns = steps.make_steps(mesh, g_tx, d_tx, G_CFG, LOSS)
   vgg_fns = steps.make_steps(mesh, g_tx, d_tx, G_CFG, vgg)
   before = host(state)
   plain, _ = plain_fns[phase](jax.tree.map(jnp.copy, state), batch)
