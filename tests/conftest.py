@@ -14,6 +14,7 @@
 """
 
 import atexit
+import fcntl
 import os
 import shutil
 import tempfile
@@ -47,6 +48,25 @@ jax.config.update("jax_default_matmul_precision", "highest")
 import pytest  # pylint: disable=wrong-import-position
 
 
+def _built_once(tmp_path_factory, name, build):
+  """A directory that ``build(path)`` fills once per test session: under
+  pytest-xdist the first worker to ask builds it and the others wait for
+  it (a file lock in the session's temporary directory), instead of each
+  training the same tiny model."""
+  root = tmp_path_factory.getbasetemp()
+  if os.environ.get("PYTEST_XDIST_WORKER"):
+    root = root.parent  # the session's, shared by its workers
+  path = root / name
+  with open(root / f"{name}.lock", "w", encoding="utf-8") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    if not (root / f"{name}.built").exists():
+      shutil.rmtree(path, ignore_errors=True)
+      path.mkdir()
+      build(str(path))
+      (root / f"{name}.built").touch()
+  return str(path)
+
+
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory):
   """A train.py workdir holding a one-step checkpoint of a tiny model."""
@@ -54,21 +74,21 @@ def tiny_checkpoint(tmp_path_factory):
   from pconvgan import training  # pylint: disable=import-outside-toplevel
   config = tiny_config.get_config()
   config.train.phase_steps = (1, 0, 0)
-  workdir = str(tmp_path_factory.mktemp("tiny_run"))
-  training.train(config, workdir, devices=jax.devices()[:1], progress=False)
-  return workdir
+  return _built_once(tmp_path_factory, "tiny_run", lambda workdir: training.train(
+      config, workdir, devices=jax.devices()[:1], progress=False))
 
 
 @pytest.fixture(scope="session")
 def straight_run(tmp_path_factory):
   """A train.py workdir of an uninterrupted tiny run (tiny_config: 8 steps,
-  checkpoints 5, 6 and 8 kept). Tests that change it work on a copy."""
+  checkpoints 5, 6 and 8 kept), shared by the session's tests: tests that
+  change it work on a copy."""
   import tiny_config  # pylint: disable=import-outside-toplevel
   from pconvgan import training  # pylint: disable=import-outside-toplevel
-  workdir = str(tmp_path_factory.mktemp("straight_run"))
-  training.train(tiny_config.get_config(), workdir, devices=jax.devices()[:1],
-                 progress=False)
-  return workdir
+  return _built_once(tmp_path_factory, "straight_run",
+                     lambda workdir: training.train(
+                         tiny_config.get_config(), workdir,
+                         devices=jax.devices()[:1], progress=False))
 
 
 def pytest_collection_modifyitems(config, items):
