@@ -89,7 +89,7 @@ def main(argv):
     results = evaluation.evaluate(models, loader, baselines=_BASELINES.value,
                                   with_lpips=_LPIPS.value,
                                   grid_count=_GRID.value,
-                                  grid_stride=max(1, _GRID_STRIDE.value),
+                                  grid_stride=_GRID_STRIDE.value,
                                   ensemble=int(_ENSEMBLE.value))
   except (ValueError, FileNotFoundError) as e:
     print(f"eval.py: error: {e}", file=sys.stderr)

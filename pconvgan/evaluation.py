@@ -113,6 +113,9 @@ def evaluate(models: Sequence[Model], loader, *,
   summary}, 'buckets': {bucket: {method: summary}}, 'grid': uint8 array,
   'methods': [...], 'unreadable': count}.
   """
+  if grid_count < 0 or grid_stride < 1:
+    raise ValueError(f"grid_count must be >= 0 and grid_stride >= 1, got "
+                     f"{grid_count} and {grid_stride}")
   fills: dict[str, Callable] = {}
   for m in models:
     fn = jax.jit(lambda x, k, v=m.variables, c=m.config:

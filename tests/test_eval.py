@@ -379,6 +379,19 @@ def test_the_grid_shows_every_strideth_example_across_batches(count, stride,
   assert results["unreadable"] == 0
 
 
+def test_a_grid_stride_below_one_or_a_negative_count_is_refused():
+  _, _, batches = _two_batches()
+  for bad, shown in (({"grid_stride": 0}, "got 4 and 0"),
+                     ({"grid_count": -1}, "got -1 and 1")):
+    with pytest.raises(ValueError, match=f"grid_count must be >= 0 and "
+                       f"grid_stride >= 1, {shown}"):
+      evaluation.evaluate([], batches, baselines=[], with_lpips=False,
+                          progress=False, **bad)
+  results = evaluation.evaluate([], batches, baselines=["mean colour"],
+                                with_lpips=False, progress=False, grid_count=0)
+  assert results["grid"] is None
+
+
 def test_unreadable_images_are_counted_and_left_out():
   from pconvgan import metrics
   images, masks_, batches = _two_batches()
