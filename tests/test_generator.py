@@ -107,6 +107,27 @@ def test_plain_conv_variant_sees_holes_filled_by_hand_with_the_mean():
       atol=1e-5)
 
 
+def test_apply_traced_inside_the_cpu_forms_is_not_the_program_traced_outside():
+  """apply's jit keys its cache on whether cpu_training's forms are on: the
+  same call traced with them (inside a CPU training step) takes their
+  custom gradients, and outside them (a user's code) it does not, in
+  either order."""
+  from pconvgan import cpu_training  # pylint: disable=import-outside-toplevel
+  variables = pconvgan.init(jax.random.key(0), TINY)
+  image = jax.random.uniform(jax.random.key(1), (2, 32, 32, 3))
+  mask = jnp.ones((2, 32, 32, 1)).at[:, 8:16, 8:16].set(0)
+
+  def jaxpr_of_grad():
+    loss = lambda x: jnp.sum(pconvgan.apply(variables, x, mask, train=True)[0])
+    return str(jax.make_jaxpr(jax.grad(loss))(image))
+
+  outside = jaxpr_of_grad()
+  with cpu_training.forms():
+    inside = jaxpr_of_grad()
+  assert "custom_vjp" in inside and "custom_vjp" not in outside
+  assert "custom_vjp" not in jaxpr_of_grad()
+
+
 def test_options_are_keywords_and_the_arrays_may_be_named():
   variables = pconvgan.init(jax.random.key(0), TINY)
   image, mask = jnp.zeros((1, 32, 32, 3)), jnp.ones((1, 32, 32, 1))
