@@ -205,24 +205,26 @@ def test_user_code_can_jit_vmap_and_grad_through_apply():
   assert leaf.shape[0] == 3
 
 
-def test_concrete_images_closed_over_by_a_users_jit_are_accepted():
+def test_concrete_images_closed_over_by_a_users_jit_are_checked_and_accepted():
   """Images and masks held as constants by a jitted function (concrete
-  arrays, traced values derived from them) pass the checks of apply,
-  inpaint and apply_discriminator, which then see only traced values."""
+  arrays, traced values derived from them): apply and inpaint check them
+  as they would outside a jit (8-bit levels refused, a mostly-hole mask
+  warned of), then give their usual outputs; so does apply_discriminator."""
   variables = pconvgan.init(jax.random.key(0), TINY)
   d_params = pconvgan.init_discriminator(jax.random.key(1), (32, 32),
                                          {"width": 0.125, "fc_features": 8})
   image = jax.random.uniform(jax.random.key(2), (1, 32, 32, 3))
   mask = jnp.ones((1, 32, 32, 1)).at[:, 4:12, 4:12].set(0)
 
-  @jax.jit
-  def user(params):
-    v = {"params": params, "batch_stats": variables["batch_stats"]}
-    out = pconvgan.apply(v, image, mask)
-    return out, pconvgan.inpaint(v, image, mask), pconvgan.apply_discriminator(
-        d_params, image)
+  def users_jit(image, mask):
+    @jax.jit
+    def user(params):
+      v = {"params": params, "batch_stats": variables["batch_stats"]}
+      return (pconvgan.apply(v, image, mask), pconvgan.inpaint(v, image, mask),
+              pconvgan.apply_discriminator(d_params, image))
+    return user(variables["params"])
 
-  out, filled, logits = user(variables["params"])
+  out, filled, logits = users_jit(image, mask)
   np.testing.assert_allclose(out, pconvgan.apply(variables, image, mask),
                              atol=1e-6)
   np.testing.assert_allclose(filled, pconvgan.inpaint(variables, image, mask),
@@ -230,6 +232,10 @@ def test_concrete_images_closed_over_by_a_users_jit_are_accepted():
   np.testing.assert_allclose(logits, pconvgan.apply_discriminator(d_params,
                                                                   image),
                              rtol=1e-5, atol=1e-6)
+  with pytest.raises(ValueError, match=r"image values must be in \[0, 1\]"):
+    users_jit(image * 255, mask)
+  with pytest.warns(pconvgan.MaskCoverageWarning, match="covers 99% "):
+    users_jit(image, jnp.zeros_like(mask).at[:, 0, 0].set(1))
 
 
 @pytest.mark.parametrize("shape, match", [
@@ -288,7 +294,8 @@ def test_bad_mask_and_dtype_are_refused():
   with pytest.warns(pconvgan.MaskCoverageWarning, match="covers 99% ") as got:
     pconvgan.inpaint(variables, jnp.zeros((2, 32, 32, 3)), inverted,
                      config=TINY)
-  assert got[0].filename == __file__  # the caller's line, not pconvgan's
+  # The caller's line, not pconvgan's.
+  assert got.pop(pconvgan.MaskCoverageWarning).filename == __file__
   with warnings.catch_warnings():
     warnings.simplefilter("error", pconvgan.MaskCoverageWarning)
     pconvgan.inpaint(variables, jnp.zeros((2, 32, 32, 3)),

@@ -22,11 +22,9 @@ LOSS = steps.LossConfig(adv_weight=0.5)  # large, so the adversarial term shows
 # compiled on its own, several times the cost of one program.
 forward = jax.jit(generator.forward, static_argnums=(3, 4))
 
-
-def reconstruction_terms(out, image, mask, **weights):
-  """losses.reconstruction_terms with ``weights``, as one program."""
-  return jax.jit(functools.partial(losses.reconstruction_terms, **weights))(
-      out, image, mask)
+reconstruction_terms = jax.jit(losses.reconstruction_terms, static_argnames=(
+    "valid_weight", "l1_weight", "ssim_weight", "perceptual_weight",
+    "style_weight"))
 
 
 def setup(batch_size=4, size=32, sgd=False):
