@@ -61,6 +61,9 @@ _BASELINES = flags.DEFINE_list(
     f"Classical baselines to evaluate too, of {list(evaluation.BASELINES)} "
     "(empty: none).")
 _LPIPS = flags.DEFINE_bool("lpips", True, "Compute LPIPS (AlexNet).")
+_POISSON = flags.DEFINE_bool(
+    "poisson", False, "Also score each model's output Poisson-blended into "
+    "the image (Iizuka et al.'s post-processing; pconvgan.poisson).")
 _ENSEMBLE = flags.DEFINE_enum(
     "ensemble", "1", [str(n) for n in dihedral.COUNTS],
     "Average each model's output over this many flips and transpositions.")
@@ -90,7 +93,8 @@ def main(argv):
                                   with_lpips=_LPIPS.value,
                                   grid_count=_GRID.value,
                                   grid_stride=_GRID_STRIDE.value,
-                                  ensemble=int(_ENSEMBLE.value))
+                                  ensemble=int(_ENSEMBLE.value),
+                                  with_poisson=_POISSON.value)
   except (ValueError, FileNotFoundError) as e:
     print(f"eval.py: error: {e}", file=sys.stderr)
     sys.exit(1)

@@ -22,6 +22,7 @@ from pconvgan import generator
 from pconvgan import lpips
 from pconvgan import masks as masks_lib
 from pconvgan import metrics
+from pconvgan import poisson
 from pconvgan import reporting
 from pconvgan import weights
 
@@ -102,12 +103,14 @@ def bucket_of(ratio: float) -> str:
 def evaluate(models: Sequence[Model], loader, *,
              baselines: Sequence[str] | bool = True, with_lpips: bool = True,
              grid_count: int = 4, grid_stride: int = 1, ensemble: int = 1,
-             progress: bool = True) -> dict:
+             with_poisson: bool = False, progress: bool = True) -> dict:
   """Metrics of every method over ``loader``'s batches, and a sample grid.
 
   ``baselines``: names from BASELINES (True: all, False: none).
   ``ensemble``: each model's output averaged over that many flips and
-  transpositions (named "NAME x8" for 8). The grid
+  transpositions (named "NAME x8" for 8). ``with_poisson``: each model's
+  fill also Poisson-blended into the image ("NAME + Poisson"; see
+  pconvgan.poisson). The grid
   shows examples 0, ``grid_stride``, 2 ``grid_stride``, ... (``grid_count``).
   Unreadable images are left out and counted. Returns {'overall': {method:
   summary}, 'buckets': {bucket: {method: summary}}, 'grid': uint8 array,
@@ -129,7 +132,11 @@ def evaluate(models: Sequence[Model], loader, *,
       raise ValueError(f"unknown baseline {name!r}; known: {list(BASELINES)}")
     fills[name] = lambda images, masks_, f=BASELINES[name]: np.stack(
         [f(i, k) for i, k in zip(images, masks_)])
-  overall = {name: metrics.Accumulator() for name in fills}
+  model_names = list(fills)[:len(models)]  # the baselines come after them
+  blended = ({f"{name} + Poisson": name for name in model_names}
+             if with_poisson else {})
+  methods = list(fills) + list(blended)
+  overall = {name: metrics.Accumulator() for name in methods}
   buckets: dict[str, dict[str, metrics.Accumulator]] = {}
   grid_rows, seen, unreadable = [], 0, 0
   for batch in tqdm(loader, desc="evaluating", unit="batch", disable=not progress):
@@ -138,27 +145,31 @@ def evaluate(models: Sequence[Model], loader, *,
     if not readable.any():
       continue
     images, masks_ = batch["image"][readable], batch["mask"][readable]
-    filled = {name: metrics.composite(fill(images, masks_), images, masks_)
-              for name, fill in fills.items()}
+    raw = {name: fill(images, masks_) for name, fill in fills.items()}
+    filled = {name: metrics.composite(out, images, masks_)
+              for name, out in raw.items()}
+    for name, model in blended.items():  # from the model's whole output
+      filled[name] = np.stack([poisson.blend(o, i, k) for o, i, k in
+                               zip(raw[model], images, masks_)])
     nan = np.full(len(images), np.nan)
     perceptual = {name: lpips.distance(f, images) if with_lpips else nan
                   for name, f in filled.items()}
     for i in range(len(images)):
       bucket = buckets.setdefault(
           bucket_of(masks_lib.hole_ratio(masks_[i])),
-          {name: metrics.Accumulator() for name in fills})
-      for name in fills:
+          {name: metrics.Accumulator() for name in methods})
+      for name in methods:
         args = (filled[name][i], images[i], masks_[i], float(perceptual[name][i]))
         overall[name].add(*args)
         bucket[name].add(*args)
       if len(grid_rows) < grid_count and (seen + i) % grid_stride == 0:
         grid_rows.append([reporting.masked_input(images[i], masks_[i])]
-                         + [filled[n][i] for n in fills] + [images[i]])
+                         + [filled[n][i] for n in methods] + [images[i]])
     seen += len(images)
   if not seen:
     raise ValueError(f"none of the {unreadable} test images could be read "
                      "(each is named above)")
-  return {"methods": list(fills), "unreadable": unreadable,
+  return {"methods": methods, "unreadable": unreadable,
           "overall": {n: a.summary() for n, a in overall.items()},
           "buckets": {b: {n: a.summary() for n, a in accs.items()}
                       for b, accs in sorted(buckets.items())},

@@ -214,7 +214,7 @@ def test_evaluate_scores_composites_against_direct_metric_calls(tiny_checkpoint)
   """evaluate() against the metrics computed here, image by image, on
   composites built by hand (known pixels of the truth, the model's output in
   the hole) and LPIPS of each composite against its truth."""
-  from pconvgan import generator, lpips, metrics
+  from pconvgan import generator, lpips, metrics, poisson
   model = evaluation.load_models([tiny_checkpoint])[0]
   rng = np.random.default_rng(3)
   images = rng.uniform(0.1, 0.9, (5, 32, 32, 3)).astype(np.float32)
@@ -226,12 +226,17 @@ def test_evaluate_scores_composites_against_direct_metric_calls(tiny_checkpoint)
              {"image": images[3:], "mask": masks_[3:],
               "skipped": np.zeros(2, np.int32)}]
   results = evaluation.evaluate([model], batches, baselines=["mean colour"],
-                                grid_count=0, progress=False)
+                                grid_count=0, with_poisson=True, progress=False)
   output = np.asarray(generator.apply_generator(
       model.variables, images, masks_, config=model.config))
+  blended = np.stack([poisson.blend(o, i, m) for o, i, m in zip(
+      output, images, masks_)])
+  assert results["methods"] == [model.name, "mean colour",
+                                f"{model.name} + Poisson"]
   for name, fills in ((model.name, output),
                       ("mean colour", np.stack([metrics.mean_fill(i, m) for i, m
-                                                in zip(images, masks_)]))):
+                                                in zip(images, masks_)])),
+                      (f"{model.name} + Poisson", blended)):
     composite = np.where(masks_ > 0.5, images, fills)
     if name == model.name:  # its raw output differs from the composite
       assert not np.allclose(composite, fills)

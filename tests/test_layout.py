@@ -13,8 +13,8 @@ LEVELS = [  # as in docs/architecture.md, Layout
      "lpips", "perceptual", "losses"],
     ["files", "masks", "data", "steps", "config", "checkpoint", "weights",
      "training"],
-    ["regions", "inpaint_photos", "evaluation", "metrics", "export", "linen",
-     "app"],
+    ["regions", "inpaint_photos", "evaluation", "metrics", "poisson",
+     "export", "linen", "app"],
 ]
 LEVEL = {m: i for i, modules in enumerate(LEVELS) for m in modules}
 
