@@ -325,6 +325,16 @@ def test_bad_config_is_refused():
     generator.GeneratorConfig(**good)
 
 
+def test_a_width_too_small_for_a_filter_still_gives_every_layer_one():
+  variables = pconvgan.init(jax.random.key(0), {"width": 0.001})
+  kernels = {name: p["conv"]["kernel"].shape[-1]
+             for name, p in variables["params"].items()}
+  assert min(kernels.values()) == 1 and kernels["out"] == 3, kernels
+  out = pconvgan.apply(variables, jnp.zeros((1, 32, 32, 3)),
+                       jnp.ones((1, 32, 32, 1)), config={"width": 0.001})
+  assert out.shape == (1, 32, 32, 3) and np.all(np.isfinite(out))
+
+
 def test_reached_counts_a_mask_value_of_one_half_as_hole():
   """As apply does (mask > 0.5 is known): a mask of 0.5 everywhere reaches
   nothing, one just above it everything."""
