@@ -125,6 +125,8 @@ def evaluate(models: Sequence[Model], loader, *,
                  generator.apply_generator(v, x, k, config=c, ensemble=ensemble))
     name = m.name if ensemble == 1 else f"{m.name} x{ensemble}"
     fills[name] = lambda images, masks_, fn=fn: np.asarray(fn(images, masks_))
+  blended = ({f"{name} + Poisson": name for name in fills}
+             if with_poisson else {})  # the models' names, before the baselines
   if baselines is True:
     baselines = list(BASELINES)
   for name in baselines or ():
@@ -132,9 +134,6 @@ def evaluate(models: Sequence[Model], loader, *,
       raise ValueError(f"unknown baseline {name!r}; known: {list(BASELINES)}")
     fills[name] = lambda images, masks_, f=BASELINES[name]: np.stack(
         [f(i, k) for i, k in zip(images, masks_)])
-  model_names = list(fills)[:len(models)]  # the baselines come after them
-  blended = ({f"{name} + Poisson": name for name in model_names}
-             if with_poisson else {})
   methods = list(fills) + list(blended)
   overall = {name: metrics.Accumulator() for name in methods}
   buckets: dict[str, dict[str, metrics.Accumulator]] = {}
