@@ -25,6 +25,7 @@ case $MODULE in
   discriminator) TESTS="tests/test_discriminator.py" ;;
   regions) TESTS="tests/test_regions.py" ;;
   inpaint_photos) TESTS="tests/test_inpaint.py" ;;
+  poisson) TESTS="tests/test_poisson.py" ;;
   layers) TESTS="tests/test_layers.py tests/test_generator.py -k numpy" ;;
   *) echo "run.sh: no test selection for module '$MODULE'; add one here" >&2
      exit 2 ;;
