@@ -347,6 +347,25 @@ def test_reached_counts_a_mask_value_of_one_half_as_hole():
   assert single[128, 128, 0] == 1 and single[0, 0, 0] == 0
 
 
+def test_apply_and_inpaint_take_a_mask_value_of_one_half_as_hole():
+  """The docstring's "binarised at 0.5": 0.5 is hole in the network's input,
+  in inpaint's composite and in its warnings, as in reached()."""
+  variables = pconvgan.init(jax.random.key(0), TINY)
+  image = jax.random.uniform(jax.random.key(1), (1, 64, 64, 3))
+  mask = jnp.ones((1, 64, 64, 1)).at[:, 8:40, 16:48].set(0.0)
+  half = mask.at[:, 8:40, 16:48].set(0.5)
+  np.testing.assert_array_equal(pconvgan.apply(variables, image, half),
+                                pconvgan.apply(variables, image, mask))
+  with warnings.catch_warnings():
+    warnings.simplefilter("error")  # a 32x32 hole: neither warning
+    np.testing.assert_array_equal(pconvgan.inpaint(variables, image, half),
+                                  pconvgan.inpaint(variables, image, mask))
+  everywhere = jnp.full((1, 64, 64, 1), 0.5)
+  with pytest.warns(generator.UnreachedHoleWarning, match="^4096 hole pixels"):
+    with pytest.warns(pconvgan.MaskCoverageWarning, match="covers 100% "):
+      pconvgan.inpaint(variables, image, everywhere)
+
+
 def test_forward_mode_differentiation_of_apply():
   """Users' jax.jvp works: the public API keeps XLA's own gradients."""
   variables = pconvgan.init(jax.random.key(0), TINY)
