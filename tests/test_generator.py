@@ -376,12 +376,14 @@ def test_forward_mode_differentiation_of_apply():
   np.testing.assert_allclose(tangent, jnp.sum(jax.grad(f)(image)), rtol=1e-3)
 
 
-@pytest.mark.parametrize("partial", [True, False])
+@pytest.mark.parametrize("options", [{"partial": True}, {"partial": False},
+                                     {"partial": True, "refine": 4}])
 @pytest.mark.parametrize("train", [False, True])
-def test_nan_and_inf_under_holes_do_not_reach_the_output(partial, train):
+def test_nan_and_inf_under_holes_do_not_reach_the_output(options, train):
   """What a user's image holds under a hole (NaN from a failed read, Inf)
-  changes nothing, in the paper's model and in the plain-convolution one."""
-  config = {"width": 0.125, "partial": partial}
+  changes nothing, in the paper's model, the plain-convolution one and with
+  the refinement head (which reads the image again)."""
+  config = {"width": 0.125, **options}
   variables = pconvgan.init(jax.random.key(0), config)
   image = jax.random.uniform(jax.random.key(1), (2, 64, 64, 3))
   mask = jnp.ones((2, 64, 64, 1)).at[:, 10:40, 5:30].set(0)
