@@ -325,6 +325,17 @@ def test_bad_config_is_refused():
     generator.GeneratorConfig(**good)
 
 
+def test_variables_of_the_wrong_kind_are_refused_naming_what_came():
+  image, mask = jnp.zeros((32, 32, 3)), jnp.ones((32, 32, 1))
+  variables = pconvgan.init(jax.random.key(0), TINY)
+  with pytest.raises(ValueError, match=r"keys 'params' and 'batch_stats'\), "
+                     r"got dict with keys \['batch_stats', 'weights'\]$"):
+    pconvgan.apply({"weights": variables["params"], "batch_stats": {}},
+                   image, mask, config=TINY)
+  with pytest.raises(ValueError, match=r"\), got list$"):
+    pconvgan.apply([variables], image, mask, config=TINY)
+
+
 def test_a_width_too_small_for_a_filter_still_gives_every_layer_one():
   variables = pconvgan.init(jax.random.key(0), {"width": 0.001})
   kernels = {name: p["conv"]["kernel"].shape[-1]
