@@ -149,13 +149,14 @@ def refine_logits(params: dict, logits: jax.Array, image: jax.Array,
   return logits + layers.conv(h, last["kernel"], last["bias"])
 
 
-def _plain_layer(xs, masks, kernel, bias, stride, upsample_first=False):
-  """An ordinary convolution of the concatenated inputs (ablation d): no
-  mask is read, and none is passed on."""
+def _plain_layer(xs, masks, kernel, bias, stride, upsample_first):
+  """An ordinary convolution (ablation d) of one input, or of the decoder's
+  upsampled input and skip: no mask is read, and none is passed on."""
   del masks
   if upsample_first:
     return layers.upsampled_concat_conv(xs[0], xs[1], kernel, bias), None
-  return layers.conv(jnp.concatenate(xs, -1), kernel, bias, stride), None
+  (x,) = xs
+  return layers.conv(x, kernel, bias, stride), None
 
 
 def _check_variables(variables: Any, cfg: GeneratorConfig) -> None:
@@ -274,10 +275,12 @@ def inpaint(variables: dict, image: jax.Array, mask: jax.Array, *,
   holes (``ensemble``: see apply_generator).
 
   One pass of the network: a hole pixel farther from every known pixel than
-  the U-Net reaches (``reached``) gets a constant, not a fill. With concrete
-  inputs (not under jax.jit) that is warned of (UnreachedHoleWarning);
-  ``pconvgan.inpaint_image`` fills holes of any size. So is a hole over
-  most of an image (MaskCoverageWarning: an inverted mask?)."""
+  the U-Net reaches (``reached``) gets a constant, not a fill. A concrete
+  mask (not a tracer: called outside jax.jit, or held as a constant by a
+  function that jax.jit traces) is checked and that is warned of
+  (UnreachedHoleWarning); ``pconvgan.inpaint_image`` fills holes of any
+  size. So is a hole over most of an image (MaskCoverageWarning: an
+  inverted mask?)."""
   out = composite(apply_generator(variables, image, mask, config=config,
                                   ensemble=ensemble), image, mask)
   if not isinstance(mask, jax.core.Tracer):
@@ -291,8 +294,8 @@ def _warn_of_holes(mask) -> None:
   """inpaint's warnings of a concrete ``mask``: mostly hole, or hole pixels
   beyond one pass's reach."""
   known = jnp.asarray(mask) > 0.5
-  holes = ~np.asarray(known).reshape(-1, *known.shape[-3:])
-  worst = holes[int(np.argmax(holes.mean(axis=(1, 2, 3))))]
+  images = known.reshape(-1, *known.shape[-3:])
+  worst = ~np.asarray(images[jnp.argmin(jnp.mean(images, axis=(1, 2, 3)))])
   coverage = checks.coverage_warning(worst, "(mask: 1 = known pixel, "
                                      "0 = hole)")
   if coverage:
