@@ -69,6 +69,48 @@ def test_one_pixel_by_hand():
   np.testing.assert_allclose(poisson.blend(output, image, mask)[0, 1], 1.0)
 
 
+def reference_blend(output, image, hole):
+  """The discrete Poisson equation written out one pixel at a time: for each
+  hole pixel p and each of its up to four neighbours q inside the image,
+  f_p - f_q = output_p - output_q, with f_q = image_q where q is known; the
+  sum over q of each pixel's equations, solved densely, then clipped."""
+  height, width = hole.shape
+  pixels = [(y, x) for y in range(height) for x in range(width) if hole[y, x]]
+  number = {p: i for i, p in enumerate(pixels)}
+  matrix = np.zeros((len(pixels), len(pixels)))
+  rhs = np.zeros((len(pixels), 3))
+  for i, (y, x) in enumerate(pixels):
+    for qy, qx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+      if not (0 <= qy < height and 0 <= qx < width):
+        continue
+      matrix[i, i] += 1
+      rhs[i] += output[y, x] - output[qy, qx]
+      if hole[qy, qx]:
+        matrix[i, number[(qy, qx)]] -= 1
+      else:
+        rhs[i] += image[qy, qx]
+  solved = np.linalg.solve(matrix, rhs)
+  result = image.astype(np.float64).copy()
+  for i, (y, x) in enumerate(pixels):
+    result[y, x] = np.clip(solved[i], 0, 1)
+  return result
+
+
+def test_random_fills_against_the_equations_written_out_pixel_by_pixel():
+  """Outputs with gradients of their own (not the truth's), holes on every
+  edge and corner, a solution that leaves [0, 1] and is clipped."""
+  rng = np.random.default_rng(3)
+  image = rng.random((9, 11, 3)).astype(np.float32)
+  output = rng.random((9, 11, 3)).astype(np.float32) * 2 - 0.5
+  hole = np.zeros((9, 11), bool)
+  hole[0:3, 0:4] = hole[6:, 8:] = hole[3:7, 4:6] = hole[8, 0] = True
+  hole[0, 10] = hole[4, 10] = True
+  want = reference_blend(output, image, hole)
+  assert (want == 0).any() and (want == 1).any()  # both clips are reached
+  got = poisson.blend(output, image, (~hole[..., None]).astype(np.float32))
+  np.testing.assert_allclose(got, want, atol=1e-5)
+
+
 def test_no_hole_gives_the_image_and_no_known_pixel_the_fill():
   rng = np.random.default_rng(0)
   image = rng.random((16, 16, 3)).astype(np.float32)
