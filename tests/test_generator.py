@@ -287,7 +287,8 @@ def test_bad_mask_and_dtype_are_refused():
   inverted[1, 4:28, 4:28] = 1.0  # the second image: 44% known
   with pytest.warns(pconvgan.MaskCoverageWarning,
                     match=r"the hole covers 100% of the image: is it "
-                    r"inverted\? \(mask: 1 = known pixel, 0 = hole\)"):
+                    r"inverted\? \(mask: 1 = known pixel, 0 = hole\)"), \
+      pytest.warns(generator.UnreachedHoleWarning, match="^1024 hole pixels"):
     pconvgan.inpaint(variables, jnp.zeros((2, 32, 32, 3)), inverted,
                      config=TINY)
   inverted[0, 10:12, 10:12] = 1.0  # the worst image: 99.6% hole
