@@ -154,7 +154,8 @@ def _plain_layer(xs, masks, kernel, bias, stride, upsample_first):
   upsampled input and skip: no mask is read, and none is passed on."""
   del masks
   if upsample_first:
-    return layers.upsampled_concat_conv(xs[0], xs[1], kernel, bias), None
+    low, skip = xs
+    return layers.upsampled_concat_conv(low, skip, kernel, bias), None
   (x,) = xs
   return layers.conv(x, kernel, bias, stride), None
 
@@ -276,10 +277,10 @@ def inpaint(variables: dict, image: jax.Array, mask: jax.Array, *,
 
   One pass of the network: a hole pixel farther from every known pixel than
   the U-Net reaches (``reached``) gets a constant, not a fill. A concrete
-  mask (not a tracer: called outside jax.jit, or held as a constant by a
-  function that jax.jit traces) is checked and that is warned of
-  (UnreachedHoleWarning); ``pconvgan.inpaint_image`` fills holes of any
-  size. So is a hole over most of an image (MaskCoverageWarning: an
+  mask is checked and that is warned of (UnreachedHoleWarning): at each
+  call outside jax.jit, and when jax.jit traces a function that holds the
+  mask as a constant (once per compilation); ``pconvgan.inpaint_image``
+  fills holes of any size. So is a hole over most of an image (MaskCoverageWarning: an
   inverted mask?)."""
   out = composite(apply_generator(variables, image, mask, config=config,
                                   ensemble=ensemble), image, mask)
