@@ -232,3 +232,18 @@ def test_one_pass_inpaint_warns_of_unreached_hole_pixels(variables):
     warnings.simplefilter("error")
     jax.jit(lambda v, x, m: pconvgan.inpaint(v, x, m, config=CFG))(
         variables, image, large)
+
+
+def test_boxes_hold_the_pixels_and_their_margin_within_the_image():
+  """The crop boxes by hand: rows and columns from the first marked pixel
+  less the margin to one past the last plus the margin, cut at the image's
+  edges; growing a box moves each side out by the margin, cut likewise."""
+  where = np.zeros((20, 30), bool)
+  where[5, 7] = where[9, 12] = True
+  assert regions._box(where, 2) == (slice(3, 12), slice(5, 15))
+  assert regions._box(where, 0) == (slice(5, 10), slice(7, 13))
+  where[0, 0] = where[19, 29] = True
+  assert regions._box(where, 3) == (slice(0, 20), slice(0, 30))
+  box = (slice(3, 12), slice(5, 15))
+  assert regions._grow(box, 4, (20, 30)) == (slice(0, 16), slice(1, 19))
+  assert regions._grow(box, 10, (20, 30)) == (slice(0, 20), slice(0, 25))
