@@ -280,8 +280,8 @@ def inpaint(variables: dict, image: jax.Array, mask: jax.Array, *,
   mask is checked and that is warned of (UnreachedHoleWarning): at each
   call outside jax.jit, and when jax.jit traces a function that holds the
   mask as a constant (once per compilation); ``pconvgan.inpaint_image``
-  fills holes of any size. So is a hole over most of an image (MaskCoverageWarning: an
-  inverted mask?)."""
+  fills holes of any size. So is a hole over most of an image
+  (MaskCoverageWarning: an inverted mask?)."""
   out = composite(apply_generator(variables, image, mask, config=config,
                                   ensemble=ensemble), image, mask)
   if not isinstance(mask, jax.core.Tracer):
